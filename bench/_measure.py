@@ -1,0 +1,29 @@
+"""Run a function in a fresh child process and report its wall time and peak RSS.
+
+Each measurement runs in its own process, so peak RSS is that run's alone.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import resource
+import time
+
+
+def _child(queue, fn, args):
+    start = time.perf_counter()
+    extra = fn(*args)
+    seconds = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    queue.put((seconds, peak_kib / 1024, extra))
+
+
+def measure(fn, *args):
+    """(seconds, peak RSS in MiB, whatever fn returned), from a spawned child process."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(queue, fn, args))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
