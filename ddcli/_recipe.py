@@ -165,25 +165,32 @@ def _residual(xt: torch.Tensor, y: np.ndarray, alpha: float, beta32: torch.Tenso
 
 
 def stage1_gradients(chunks: ChunkIter, total: int, weights_half: np.ndarray, alpha: float, beta: np.ndarray, *,
-                     device: str = "cpu", progress: Progress | None = None, label: str = "stage 1 (gradient)") -> tuple[np.ndarray, int]:
+                     device: str = "cpu", progress: Progress | None = None, label: str = "stage 1 (gradient)",
+                     with_mean: bool = False):
     """sum_i y~_i 1{W x_i > 0} x_i^T / n for every row of ``weights_half`` (any number of inits stacked).
 
-    Multiply row j by -a_j to get the gradient of neuron j.
+    Multiply row j by -a_j to get the gradient of neuron j. With ``with_mean`` also returns
+    mean(y~ x) over these rows: half of it is the part every neuron's moment shares.
     """
     dev = _device(device)
     w = _tensor(weights_half.astype(np.float32), dev)
     beta32 = _tensor(beta.astype(np.float32), dev)
     acc = torch.zeros(w.shape, dtype=torch.float64, device=dev)
+    mean = torch.zeros(w.shape[1], dtype=torch.float64, device=dev)
     count = 0
     for x, y in chunks():
         xt = _tensor(x, dev)
         residual = _residual(xt, y, alpha, beta32)
         active = (xt @ w.T) > 0
         acc += (active.float().mul_(residual[:, None]).T @ xt).double()
+        if with_mean:
+            mean += (xt.T @ residual).double()
         count += x.shape[0]
         _report(progress, label, count, total)
     if count == 0:
         raise UsageError("no samples for stage 1")
+    if with_mean:
+        return (acc / count).cpu().numpy(), count, (mean / count).cpu().numpy()
     return (acc / count).cpu().numpy(), count
 
 
