@@ -187,16 +187,153 @@ def _gate(value: float, max_nmse: float | None) -> None:
         raise QualityGateError(f"NMSE {value:.4g} exceeds --max-nmse {max_nmse:g}")
 
 
+class _Rank(click.ParamType):
+    name = "INTEGER|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or value == "auto":
+            return value
+        try:
+            return int(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an integer or 'auto'", param, ctx)
+
+
+_TEACHER_PARAMS = ("d", "teacher_r", "n", "link", "noise", "task_seed", "seed")
+
+
+@cli.command()
+@click.option("--data", type=click.Path(dir_okay=False), default=None,
+              help="Real data to distil (dataset, .npz, HDF5). Without it a built-in teacher is streamed.")
+@click.option("--r", "r", type=_Rank(), default=3, show_default=True, help="Rank of the distilled basis, or auto (from the spectral gap).")
+@click.option("--d", "d", type=int, default=512, show_default=True, help="Teacher: input dimension.")
+@click.option("--teacher-r", type=int, default=None, help="Teacher: index dimension. [default: --r]")
+@click.option("--n", "n", type=int, default=None, help="Teacher: samples streamed. [default: 256*d]")
+@teacher_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="The .ddh5 to write. [default: <link>-d<d>-r<r>.ddh5 or <data stem>.ddh5]")
+@click.option("--points", type=int, default=None, help="Stage-1 points m. [default: 4 r^2]")
+@click.option("--stage2-points", type=int, default=None, help="Stage-2 points L2. [default: the width]")
+@click.option("--inits", type=int, default=1, show_default=True, help="Initialisations K whose gradients are matched.")
+@click.option("--method", type=click.Choice(["closed-form", "gm"]), default="closed-form", show_default=True,
+              help="Stage-1 labels by least squares, or by gradient matching with Adam.")
+@click.option("--gm-steps", type=int, default=1000, show_default=True, help="Adam steps of --method gm.")
+@click.option("--stage2-labels", type=click.Choice(["predict", "exact"]), default="predict", show_default=True,
+              help="Prediction labels (any init), or labels exact for the stored init only.")
+@click.option("--store-stage2", is_flag=True, help="Store stage-2 coefficients instead of the format's Halton design.")
+@click.option("--width", type=int, default=1024, show_default=True, help="Hidden width L of the recipe.")
+@click.option("--init-seed", type=int, default=0, show_default=True, help="Seed of the stored initialisation.")
+@click.option("--ridge", type=float, default=1e-4, show_default=True, help="Ridge lambda_2 of the head.")
+@click.option("--stage1-fraction", type=float, default=0.5, show_default=True, help="Share of rows for stage 1.")
+@data_options
+@device_option
+@output_options
+def distill(data, r, d, teacher_r, n, link, noise, task_seed, seed, output, points, stage2_points, inits, method, gm_steps,
+            stage2_labels, store_stage2, width, init_seed, ridge, stage1_fraction, x_key, y_key, device, force, as_json, quiet):
+    """Distil data (or a streamed teacher) into a .ddh5: basis, coefficients and labels."""
+    from pathlib import Path
+
+    from ._ddh5 import write_ddh5
+    from ._distill import distill as run
+    from ._errors import UsageError
+    from ._hdf5 import check_output_path
+    from ._recipe import Recipe
+    from ._sources import open_source, teacher_source
+
+    ctx = click.get_current_context()
+    if data is not None:
+        given = [p for p in _TEACHER_PARAMS if ctx.get_parameter_source(p) not in (click.core.ParameterSource.DEFAULT, None)]
+        if given:
+            options = ", ".join("--" + p.replace("_", "-") for p in given)
+            raise UsageError(f"{options} describe a teacher and cannot be combined with --data")
+        source = open_source(data, x_key, y_key)
+        default_name = Path(data).stem + ".ddh5"
+    else:
+        if teacher_r is None and r == "auto":
+            raise UsageError("--r auto needs --data, or --teacher-r to define the built-in teacher")
+        t_r = teacher_r if teacher_r is not None else r
+        source = teacher_source(d=d, r=t_r, n=256 * d if n is None else n, link=link, noise=noise,
+                                task_seed=task_seed, seed=seed)
+        name = link if link in ("he2", "chain", "abs") else "custom"
+        default_name = f"{name}-d{d}-r{t_r}.ddh5"
+    recipe = Recipe(width=width, seed=init_seed, ridge=ridge, stage1_fraction=stage1_fraction).validate()
+    output = output or default_name
+    check_output_path(output, force)
+    with render.progress_reporter(quiet) as progress:
+        result = run(source, r=r, points=points, stage2_points=stage2_points, inits=inits, method=method,
+                     stage2_labels=stage2_labels, store_stage2=store_stage2, recipe=recipe, gm_steps=gm_steps,
+                     device=device, progress=progress)
+    path = write_ddh5(result.distilled, output, force=force, command=_command_line())
+    summary = {"output": str(path), "file_bytes": path.stat().st_size, **result.summary()}
+    if as_json:
+        render.emit_json(summary)
+    elif quiet:
+        click.echo(str(path))
+    else:
+        render.print_distill(summary)
+
+
 @cli.command()
 @click.argument("target", type=click.Path(dir_okay=False))
 @click.option("--data", required=True, type=click.Path(dir_okay=False), help="Test data file.")
+@click.option("--train", "train_data", type=click.Path(dir_okay=False), default=None,
+              help="Training data of the set's source: adds the full-data model and the baselines.")
+@click.option("--inits", type=int, default=3, show_default=True, help="Fresh initialisations K besides the stored one.")
+@click.option("--baselines", default="random-subset,random-features,kcenter", show_default=True,
+              help="Comma-separated baselines at the same payload (needs --train); '' for none.")
+@click.option("--subset-seeds", type=int, default=3, show_default=True, help="Draws of the random-subset baseline.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Write a PNG of error against memory.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --plot file.")
 @click.option("--max-nmse", type=float, default=None, help="Exit 5 when the (mean) test NMSE exceeds this.")
 @data_options
 @device_option
 @reporting_options
-def evaluate(target, data, max_nmse, x_key, y_key, device, as_json, quiet):
-    """Measure test NMSE of a model file (or of a distilled .ddh5 set)."""
-    _evaluate_model(target, data, x_key, y_key, device, as_json, quiet, max_nmse)
+def evaluate(target, data, train_data, inits, baselines, subset_seeds, plot, force, max_nmse, x_key, y_key, device,
+             as_json, quiet):
+    """Measure test NMSE of a model file, or of a distilled .ddh5 against full data and baselines."""
+    from ._evaluate import evaluate_set, write_plot
+    from ._hdf5 import check_output_path
+    from ._train import is_ddh5
+
+    if not is_ddh5(target):
+        _evaluate_model(target, data, x_key, y_key, device, as_json, quiet, max_nmse)
+        return
+    if plot is not None:
+        check_output_path(plot, force, "plot")
+    names = tuple(b.strip() for b in baselines.split(",") if b.strip())
+    with render.progress_reporter(quiet) as progress:
+        result = evaluate_set(target, data, train=train_data, inits=inits, baselines=names, subset_seeds=subset_seeds,
+                              x_key=x_key, y_key=y_key, device=device, progress=progress)
+    if plot is not None:
+        write_plot(result, plot, force=force)
+    if as_json:
+        render.emit_json({"set": str(target), **result.to_dict(), "plot": plot})
+    elif quiet:
+        click.echo(f"{result.distilled['nmse_mean']:.6g}")
+    else:
+        render.print_evaluation(str(target), result.to_dict())
+    _gate(result.distilled["nmse_mean"], max_nmse)
+
+
+@cli.command()
+@click.argument("target", type=click.Path(dir_okay=False))
+@click.option("--check", is_flag=True, help="Only validate: exit 0 (valid), 3 (invalid) or 4 (unsupported version).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+def inspect(target, check, as_json):
+    """Show what a .ddh5 (or a dataset or model file) holds and what it costs."""
+    from ._inspect import inspect_file
+
+    info = inspect_file(target)
+    if check:
+        if as_json:
+            render.emit_json({"file": str(target), "valid": True, "format": info["format"],
+                              "format_version": info["format_version"]})
+        else:
+            click.echo(f"{target}: valid {info['format']} {info['format_version']}")
+    elif as_json:
+        render.emit_json(info)
+    else:
+        render.print_inspect(info)
 
 
 def main() -> None:

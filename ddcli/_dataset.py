@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 
 from ._errors import InvalidFileError, InvalidParameterError
-from ._hdf5 import atomic_output, open_untrusted, read_array, read_attr, read_format, write_root
+from ._hdf5 import set_attr, atomic_output, open_untrusted, read_array, read_attr, read_format, write_root
 from ._teacher import Teacher
 
 FORMAT = "ddcli-dataset"
@@ -64,18 +64,18 @@ def write_dataset(source, output: str | os.PathLike, *, force: bool = False, com
     n, d = source.n, source.d
     rows_per_chunk = max(1, min(n, _CHUNK_BYTES // (4 * d)))
     with atomic_output(output, force, validate=_validate) as tmp:
-        with h5py.File(tmp, "w") as fh:
+        with h5py.File(tmp, "w", libver=("v110", "latest")) as fh:
             write_root(fh, FORMAT, f"{VERSION[0]}.{VERSION[1]}", command)
-            fh.attrs["n"] = n
-            fh.attrs["d"] = d
+            set_attr(fh, "n", n)
+            set_attr(fh, "d", d)
             xs = fh.create_dataset("x", shape=(n, d), dtype="<f4", chunks=(rows_per_chunk, d))
             ys = fh.create_dataset("y", shape=(n,), dtype="<f4", chunks=(min(n, 1 << 16),))
             teacher = getattr(source, "teacher", None)
             if teacher is not None:
                 group = fh.create_group("teacher")
                 for key, value in teacher.to_dict().items():
-                    group.attrs[key] = value
-                group.attrs["sample_seed"] = source.seed
+                    set_attr(group, key, value)
+                set_attr(group, "sample_seed", source.seed)
                 group.create_dataset("basis", data=teacher.basis.astype("<f8"))
             done = 0
             for x, y in source.chunks():

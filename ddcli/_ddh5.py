@@ -12,7 +12,7 @@ import numpy as np
 
 from ._design import halton_normal
 from ._errors import InvalidFileError
-from ._hdf5 import atomic_output, digest, open_untrusted, read_array, read_attr, read_format, write_root
+from ._hdf5 import atomic_output, create_group, set_attr, digest, open_untrusted, read_array, read_attr, read_format, write_root
 from ._model import read_provenance, read_recipe
 from ._recipe import Recipe
 
@@ -110,34 +110,36 @@ _ATTRIBUTE_KINDS = {"source": str, "n": int, "d": int, "alignment": float, "teac
 def write_ddh5(distilled: DistilledSet, output: str | os.PathLike, *, force: bool = False, command: str | None = None) -> Path:
     """Write atomically: a temporary file beside ``output``, validated by the reader, then renamed."""
     with atomic_output(output, force, validate=read_ddh5) as tmp:
-        with h5py.File(tmp, "w") as fh:
+        with h5py.File(tmp, "w", libver=("v110", "latest")) as fh:
             write_root(fh, FORMAT, f"{VERSION[0]}.{VERSION[1]}", command)
             for key, value in distilled.header.items():
-                fh.attrs[key] = value
-            fh.attrs["digest"] = digest(distilled.payload())
+                set_attr(fh, key, value)
+            set_attr(fh, "digest", digest(distilled.payload()))
             payload = distilled.payload()
+            for group in ("stage1", "stage2", "linear"):
+                create_group(fh, group)
             fh.create_dataset("basis", data=payload[0])
             fh.create_dataset("stage1/coefficients", data=payload[1])
             fh.create_dataset("stage1/labels", data=payload[2])
             fh.create_dataset("stage2/labels", data=payload[3])
-            fh["stage2"].attrs["design"] = distilled.design
+            set_attr(fh["stage2"], "design", distilled.design)
             if distilled.stage2_coefficients is not None:
                 fh.create_dataset("stage2/coefficients", data=payload[4])
             fh.create_dataset("linear/offset", data=payload[-2])
             fh.create_dataset("linear/coefficients", data=payload[-1])
-            recipe = fh.create_group("recipe")
+            recipe = create_group(fh, "recipe")
             for key, value in distilled.recipe.to_dict().items():
-                recipe.attrs[key] = value
-            provenance = fh.create_group("provenance")
+                set_attr(recipe, key, value)
+            provenance = create_group(fh, "provenance")
             for key, value in distilled.provenance.items():
                 if value is None:
                     continue
                 if isinstance(value, (list, tuple, np.ndarray)):
-                    provenance.attrs[key] = np.asarray(value, dtype="<f8")
+                    set_attr(provenance, key, np.asarray(value, dtype="<f8"))
                 elif isinstance(value, dict):
-                    provenance.attrs[key] = json.dumps(value)
+                    set_attr(provenance, key, json.dumps(value))
                 else:
-                    provenance.attrs[key] = value
+                    set_attr(provenance, key, value)
     return Path(output)
 
 

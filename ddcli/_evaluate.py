@@ -32,3 +32,210 @@ def evaluate_model(model: str | os.PathLike, data, *, x_key: str | None = None, 
     source = _open(data, x_key, y_key)
     (value,), count = nmse([net], source, device=device, progress=progress)
     return ModelEvaluation(str(model), value, count, net.width, net.d)
+
+
+# ---------------------------------------------------------------- distilled sets
+import math  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from . import _prng  # noqa: E402
+from ._arrays import ArraySource  # noqa: E402
+from ._ddh5 import DistilledSet, read_ddh5  # noqa: E402
+from ._errors import InvalidFileError, InvalidParameterError, check_positive_int  # noqa: E402
+from ._recipe import Recipe, train_on_source  # noqa: E402
+
+BASELINES = ("random-subset", "random-features", "kcenter")
+KCENTER_POOL = 8192
+
+
+class TeacherMismatchWarning(UserWarning):
+    """The test data come from another teacher than the distilled set's source."""
+
+
+@dataclass
+class SetEvaluation:
+    distilled: dict
+    full: dict | None
+    baselines: dict
+    alignment: float | None
+    memory: dict
+    n_test: int
+    warnings: list
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return {"distilled": self.distilled, "full": self.full, "baselines": self.baselines,
+                "alignment": self.alignment, **self.memory, "n_test": self.n_test, "warnings": self.warnings,
+                "seconds": self.seconds}
+
+
+def fresh_seeds(distilled: DistilledSet, count: int) -> list[int]:
+    """Seeds never used while distilling: after the stored seed and the distillation inits."""
+    used = int(distilled.provenance.get("inits", 1))
+    return [distilled.recipe.seed + used + k for k in range(count)]
+
+
+def _subset(source, count: int, seed: int) -> ArraySource:
+    """``count`` distinct random rows of ``source``, gathered in one streamed pass."""
+    order = np.argsort(_prng.uniform(seed, _prng.STREAM_SUBSET, source.n))[:count]
+    wanted = np.sort(order)
+    xs, ys, row = [], [], 0
+    for x, y in source.chunks():
+        local = wanted[(wanted >= row) & (wanted < row + x.shape[0])] - row
+        xs.append(x[local])
+        ys.append(y[local])
+        row += x.shape[0]
+        if row > wanted[-1]:
+            break
+    return ArraySource(np.concatenate(xs), np.concatenate(ys), f"random subset of {count} rows (seed {seed})")
+
+
+def _kcenter(source, count: int) -> ArraySource:
+    """Greedy k-center in input space over the first KCENTER_POOL rows (a coreset baseline)."""
+    xs, ys = [], []
+    for x, y in source.chunks(0, min(source.n, KCENTER_POOL)):
+        xs.append(x)
+        ys.append(y)
+    pool_x, pool_y = np.concatenate(xs).astype(np.float64), np.concatenate(ys)
+    chosen = [int(np.argmax(np.linalg.norm(pool_x - pool_x.mean(0), axis=1)))]
+    distance = np.linalg.norm(pool_x - pool_x[chosen[0]], axis=1)
+    while len(chosen) < count:
+        nxt = int(np.argmax(distance))
+        chosen.append(nxt)
+        distance = np.minimum(distance, np.linalg.norm(pool_x - pool_x[nxt], axis=1))
+    return ArraySource(pool_x[chosen], pool_y[chosen], f"k-center coreset of {count} rows")
+
+
+def _teacher_warnings(distilled: DistilledSet, test) -> list[str]:
+    import json
+
+    stored = distilled.provenance.get("teacher")
+    stored = json.loads(stored) if isinstance(stored, str) else stored
+    test_teacher = getattr(test, "teacher", None)
+    if not stored or test_teacher is None:
+        return []
+    mine = {k: stored.get(k) for k in ("d", "r", "link", "task_seed")}
+    theirs = {k: test_teacher.to_dict()[k] for k in mine}
+    if mine != theirs:
+        differ = ", ".join(f"{k} {mine[k]!r} vs {theirs[k]!r}" for k in mine if mine[k] != theirs[k])
+        return [f"the test data come from another teacher than the set's source ({differ}); the NMSE measures transfer, not fit"]
+    return []
+
+
+def _stats(values: list[float]) -> dict:
+    a = np.asarray(values, dtype=np.float64)
+    return {"nmse_mean": float(a.mean()), "nmse_std": float(a.std()), "nmse_min": float(a.min()),
+            "nmse_max": float(a.max()), "nmse_per_init": [float(v) for v in a]}
+
+
+def evaluate_set(distilled_path, test, *, train=None, inits: int = 3, baselines: tuple[str, ...] = BASELINES,
+                 subset_seeds: int = 3, x_key=None, y_key=None, device: str = "cpu", progress=None) -> SetEvaluation:
+    """METHOD.md section 4: the set on its stored init and ``inits`` fresh ones, against the full
+    data (when ``train`` is given) and baselines at the same payload. The test set chooses nothing."""
+    import time
+
+    from ._distill import train_distilled
+
+    start = time.perf_counter()
+    check_positive_int("inits", inits, 1)
+    check_positive_int("subset_seeds", subset_seeds, 1)
+    for name in baselines:
+        if name not in BASELINES:
+            raise InvalidParameterError("baselines", name, "a comma-separated list of " + ", ".join(BASELINES))
+    distilled = read_ddh5(distilled_path)
+    test_source = _open(test, x_key, y_key)
+    train_source = _open(train, x_key, y_key) if train is not None else None
+    for role, src in (("test", test_source), ("train", train_source)):
+        if src is not None and src.d != distilled.d:
+            raise InvalidFileError(getattr(src, "path", role), f"has d = {src.d} but the distilled set has d = {distilled.d}; expected {role} data of the same task")
+    notes = _teacher_warnings(distilled, test_source)
+    for note in notes:
+        warnings.warn(note, TeacherMismatchWarning, stacklevel=2)
+
+    recipe = distilled.recipe
+    seeds = [recipe.seed] + fresh_seeds(distilled, inits)
+    networks = [train_distilled(distilled, recipe.with_seed(s), device=device) for s in seeds]
+    memory = distilled.memory()
+    payload = memory["payload_floats"]
+
+    named: list[tuple[str, object]] = [("distilled", net) for net in networks]
+    full_net = None
+    if train_source is not None:
+        full_net = train_on_source(train_source, recipe, device=device, progress=progress)
+        named.append(("full", full_net))
+        subset_size = payload // (distilled.d + 1)
+        for name in baselines:
+            if name == "random-features":
+                net = train_on_source(train_source, Recipe(**{**recipe.to_dict(), "feature_learning": False}),
+                                      device=device, progress=progress)
+                named.append((name, net))
+            elif subset_size >= 2:
+                picks = ([_subset(train_source, subset_size, s) for s in range(subset_seeds)] if name == "random-subset"
+                         else [_kcenter(train_source, subset_size)])
+                for data in picks:
+                    named.append((name, train_on_source(data, recipe, device=device)))
+    values, count = nmse([net for _, net in named], test_source, device=device, progress=progress)
+    scores: dict[str, list[float]] = {}
+    for (name, _), value in zip(named, values):
+        scores.setdefault(name, []).append(value)
+
+    distilled_stats = {**_stats(scores["distilled"]), "seeds": seeds, "payload_floats": payload}
+    full = None
+    if "full" in scores:
+        full = {"nmse": scores["full"][0], "payload_floats": memory["source_floats"] or train_source.n * (distilled.d + 1),
+                "n": train_source.n}
+        distilled_stats["ratio_to_full"] = distilled_stats["nmse_mean"] / full["nmse"]
+    baseline_stats = {}
+    for name in baselines:
+        key = name.replace("-", "_")
+        if name in scores:
+            per = scores[name]
+            floats = (recipe.width + distilled.d + 1) if name == "random-features" else (payload // (distilled.d + 1)) * (distilled.d + 1)
+            baseline_stats[key] = {"nmse": float(np.mean(per)), "nmse_std": float(np.std(per)), "nmse_per_seed": per,
+                                   "payload_floats": floats}
+        else:
+            reason = "needs --train" if train_source is None else f"payload {payload} floats buys fewer than 2 rows of d + 1 = {distilled.d + 1}"
+            baseline_stats[key] = {"nmse": None, "skipped": reason}
+    return SetEvaluation(distilled_stats, full, baseline_stats, distilled.provenance.get("alignment"), memory, count,
+                         notes, time.perf_counter() - start)
+
+
+def write_plot(evaluation: SetEvaluation, output, force: bool = False) -> None:
+    """Error per method against memory (floats, log axis) as a PNG, written atomically."""
+    from pathlib import Path
+
+    from ._errors import UsageError
+    from ._hdf5 import atomic_output
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UsageError("--plot needs matplotlib: pip install 'ddcli[plot]'") from None
+    d, f = evaluation.distilled, evaluation.full
+    points = [("distilled", d["payload_floats"], d["nmse_per_init"])]
+    if f:
+        points.append(("full data", f["payload_floats"], [f["nmse"]]))
+    for name, stats in evaluation.baselines.items():
+        if stats.get("nmse") is not None:
+            points.append((name.replace("_", " "), stats["payload_floats"], stats["nmse_per_seed"]))
+    figure, axis = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    for label, floats, values in points:
+        mean = float(np.mean(values))
+        spread = [[mean - min(values)], [max(values) - mean]]
+        axis.errorbar([floats], [mean], yerr=spread, fmt="o", capsize=3, label=f"{label}: {mean:.3g}")
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.axhline(1.0, color="grey", lw=0.8, ls="--", label="predicting the mean")
+    axis.set_xlabel("memory (floats stored, log)")
+    axis.set_ylabel("test NMSE (log; bars: min to max over inits/seeds)")
+    axis.set_title(f"test error against memory ({evaluation.n_test:,} test samples)")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    with atomic_output(Path(output), force=force, option="plot") as tmp:
+        figure.savefig(tmp, format="png")
+    plt.close(figure)

@@ -172,12 +172,13 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike, force: bool, validate: Callable[[Path], object] | None = None) -> Iterator[Path]:
+def atomic_output(path: str | os.PathLike, force: bool, validate: Callable[[Path], object] | None = None,
+                  option: str = "output") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success validate it and rename it into place.
 
     On any error the temporary file is removed and ``path`` is left as it was.
     """
-    path = check_output_path(path, force)
+    path = check_output_path(path, force, option)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
     os.close(fd)
     tmp = Path(tmp_name)
@@ -230,15 +231,32 @@ def read_format(path: Path, fh: h5py.File, expected: str, major: int, minor: int
     return found_major, found_minor
 
 
+def set_attr(obj: h5py.HLObject, name: str, value: object) -> None:
+    """Strings as fixed-length UTF-8 (variable-length ones cost a 4 KiB global heap each)."""
+    if isinstance(value, str):
+        data = value.encode("utf-8")
+        obj.attrs.create(name, np.array(data, dtype=f"S{max(len(data), 1)}"), dtype=h5py.string_dtype("utf-8", max(len(data), 1)))
+    else:
+        obj.attrs[name] = value
+
+
+def create_group(parent: h5py.Group, name: str) -> h5py.Group:
+    """A group whose attributes stay compact in its header (dense storage costs KiBs)."""
+    gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
+    gcpl.set_attr_phase_change(64, 48)
+    h5py.h5g.create(parent.id, name.encode("utf-8"), gcpl=gcpl)
+    return parent[name]
+
+
 def write_root(fh: h5py.File, fmt: str, version: str, command: str | None = None) -> None:
     import datetime
     import uuid
 
     from ._version import __version__
 
-    fh.attrs["format"] = fmt
-    fh.attrs["format_version"] = version
-    fh.attrs["ddcli_version"] = __version__
-    fh.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    fh.attrs["uuid"] = str(uuid.uuid4())
-    fh.attrs["command"] = command or ""
+    set_attr(fh, "format", fmt)
+    set_attr(fh, "format_version", version)
+    set_attr(fh, "ddcli_version", __version__)
+    set_attr(fh, "created", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    set_attr(fh, "uuid", str(uuid.uuid4()))
+    set_attr(fh, "command", command or "")

@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 
 from ._errors import InvalidFileError, InvalidParameterError
-from ._hdf5 import atomic_output, digest, open_untrusted, read_array, read_attr, read_format, write_root
+from ._hdf5 import atomic_output, create_group, set_attr, digest, open_untrusted, read_array, read_attr, read_format, write_root
 from ._recipe import Network, Recipe
 
 FORMAT = "ddcli-model"
@@ -26,17 +26,17 @@ def _arrays(net: Network) -> list[np.ndarray]:
 
 def write_model(net: Network, output: str | os.PathLike, *, force: bool = False, command: str | None = None) -> Path:
     with atomic_output(output, force, validate=read_model) as tmp:
-        with h5py.File(tmp, "w") as fh:
+        with h5py.File(tmp, "w", libver=("v110", "latest")) as fh:
             write_root(fh, FORMAT, f"{VERSION[0]}.{VERSION[1]}", command)
             for name, array in zip(("weights", "biases", "head", "alpha", "beta"), _arrays(net)):
                 fh.create_dataset(name, data=array)
-            fh.attrs["digest"] = digest(_arrays(net))
-            recipe = fh.create_group("recipe")
+            set_attr(fh, "digest", digest(_arrays(net)))
+            recipe = create_group(fh, "recipe")
             for key, value in net.recipe.to_dict().items():
-                recipe.attrs[key] = value
-            provenance = fh.create_group("provenance")
+                set_attr(recipe, key, value)
+            provenance = create_group(fh, "provenance")
             for key, value in net.provenance.items():
-                provenance.attrs[key] = value if isinstance(value, (int, float, str, bool)) else json.dumps(value)
+                set_attr(provenance, key, value if isinstance(value, (int, float, str, bool)) else json.dumps(value))
     return Path(output)
 
 
@@ -52,7 +52,7 @@ def read_provenance(group: h5py.Group | None) -> dict:
     out = {}
     for key, value in (group.attrs.items() if group is not None else ()):
         value = value.decode() if isinstance(value, bytes) else value
-        out[key] = value.item() if isinstance(value, np.generic) else value
+        out[key] = value.item() if isinstance(value, np.generic) else value.tolist() if isinstance(value, np.ndarray) else value
     return out
 
 

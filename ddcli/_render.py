@@ -114,3 +114,105 @@ def print_train(summary: dict) -> None:
         ("feature learning", recipe["feature_learning"]), ("head", recipe["head"]),
         ("seconds", round(summary["seconds"], 2)),
     ]))
+
+
+def _memory_rows(info: dict) -> list[tuple[str, object]]:
+    rows = [
+        ("payload", f"{info['payload_floats']:,} floats = {human_bytes(info['payload_bytes'])}"),
+        ("bound r²d + L", f"{info['bound_floats']:,} floats (payload is {info['payload_to_bound']:.2f}× the bound)"),
+    ]
+    if info.get("source_floats"):
+        rows.append(("source n(d+1)", f"{info['source_floats']:,} floats; compression {info['compression']:,.0f}×"))
+    return rows
+
+
+def print_distill(summary: dict) -> None:
+    spectrum = ", ".join(f"{v:.3g}" for v in summary["spectrum"][: summary["r"] + 3])
+    rows = [
+        ("source", summary["provenance"]["source"]),
+        ("r / d", f"{summary['r']} / {summary['d']}"),
+        ("stage-1 points m", summary["m"]),
+        ("stage-2 points L₂", summary["stage2_points"]),
+        *_memory_rows(summary),
+        ("file", human_bytes(summary["file_bytes"])),
+        ("teacher alignment", "unknown (no teacher)" if summary["alignment"] is None else f"{summary['alignment']:.4f}"),
+        ("gradient spectrum", spectrum + ", …"),
+        ("method", f"{summary['provenance']['method']} ({summary['method_seconds']:.3g} s)"),
+        ("seconds", round(summary["seconds"], 2)),
+    ]
+    print_table(key_value_table(f"wrote {summary['output']}", rows))
+
+
+def print_inspect(info: dict) -> None:
+    fmt = info["format"]
+    rows: list[tuple[str, object]] = [("format", f"{fmt} {info['format_version']}"), ("file size", human_bytes(info["file_bytes"]))]
+    if fmt == "ddh5":
+        prov = info["provenance"]
+        rows += [
+            ("r / d", f"{info['r']} / {info['d']}"),
+            ("stage-1 points m", info["m"]),
+            ("stage-2 points L₂", f"{info['stage2_points']} ({info['stage2_design']} design)"),
+            *_memory_rows(info),
+            ("basis orthonormality", f"max |BBᵀ − I| = {info['orthonormality_error']:.1e}"),
+            ("teacher alignment", "unknown" if info.get("alignment") is None else f"{info['alignment']:.4f}"),
+            ("recipe", ", ".join(f"{k}={v}" for k, v in info["recipe"].items())),
+            ("source", f"{prov.get('source')} (n = {prov.get('n')})"),
+            ("method", f"{prov.get('method')}, {prov.get('inits')} init(s), stage-2 labels {prov.get('stage2_labels')}"),
+        ]
+    elif fmt == "ddcli-model":
+        prov = info["provenance"]
+        rows += [
+            ("width / d", f"{info['width']} / {info['d']}"),
+            ("parameters", f"{info['parameters']:,}"),
+            ("recipe", ", ".join(f"{k}={v}" for k, v in info["recipe"].items())),
+            ("trained on", f"{prov.get('source')} (n = {prov.get('n')})"),
+        ]
+    else:
+        teacher = info.get("teacher")
+        rows += [
+            ("samples n / d", f"{info['n']:,} / {info['d']}"),
+            ("x chunks", info.get("x_chunks")),
+            ("teacher", "unknown" if not teacher else ", ".join(f"{k}={v}" for k, v in teacher.items())),
+            ("sample seed", info.get("sample_seed")),
+        ]
+    rows += [("written by", f"ddcli {info.get('ddcli_version')} at {info.get('created')}"), ("command", info.get("command") or "-"),
+             ("uuid", info.get("uuid"))]
+    print_table(key_value_table(info["file"], rows))
+
+
+def print_evaluation(name: str, result: dict) -> None:
+    distilled, full = result["distilled"], result["full"]
+    table = Table(title=f"{name}: test NMSE on {result['n_test']:,} samples (1.0 = predicting the mean)", title_justify="left")
+    for column in ("method", "runs", "floats", "bytes", "NMSE", "±std", "/full"):
+        table.add_column(column, justify="left" if column in ("method", "runs") else "right")
+    runs = len(distilled["nmse_per_init"])
+    rows = [("distilled", f"{runs} inits", distilled["payload_floats"], distilled["nmse_mean"], distilled["nmse_std"])]
+    if full:
+        rows.append(("full data", f"n={full['n']:,}", full["payload_floats"], full["nmse"], None))
+    skipped = []
+    for key, stats in result["baselines"].items():
+        label = key.replace("_", "-")
+        if stats.get("nmse") is None:
+            skipped.append(f"{label} skipped: {stats.get('skipped')}")
+        else:
+            rows.append((label, f"{len(stats['nmse_per_seed'])} run(s)", stats["payload_floats"], stats["nmse"], stats.get("nmse_std")))
+    best = min(r[3] for r in rows)
+    for label, run, floats, value, spread in rows:
+        shown = f"{value:.4g}"
+        if value == best:
+            label, shown = f"[bold green]{label}[/]", f"[bold green]{shown}[/]"
+        table.add_row(label, run, f"{floats:,}", human_bytes(4 * floats), shown, "-" if not spread else f"{spread:.2g}",
+                      f"{value / full['nmse']:.3g}×" if full else "-")
+    console = stdout_console()
+    console.print(table)
+    winner = min(rows, key=lambda r: r[3])[0]
+    lines = [f"best: {winner}"] + skipped
+    if full:
+        ratio = f"distilled / full NMSE = {distilled['ratio_to_full']:.2f}"
+        lines.append(ratio + (f" at {result['compression']:,.0f}× less memory" if result.get("compression") else ""))
+    if result.get("alignment") is not None:
+        lines.append(f"teacher alignment {result['alignment']:.4f}")
+    lines.append(f"payload {result['payload_floats']:,} floats vs bound r²d + L = {result['bound_floats']:,}")
+    lines += [f"warning: {w}" for w in result.get("warnings", [])]
+    for line in lines:
+        console.print(line, highlight=False, markup=False)
