@@ -26,7 +26,7 @@ def test_same_seed_same_arrays_other_seed_same_teacher(ddcli, tmp_path):
     assert np.abs(xa - xc).max() > 1.0
     with h5py.File(tmp_path / "a.h5") as fa, h5py.File(tmp_path / "c.h5") as fc:
         np.testing.assert_array_equal(fa["teacher/basis"][()], fc["teacher/basis"][()])
-        assert fa.attrs["format"] == "ddcli-dataset" and fa.attrs["format_version"] == "1.0"
+        assert fa.attrs["format"].decode() == "ddcli-dataset" and fa.attrs["format_version"].decode() == "1.0"
         assert fa["teacher"].attrs["sample_seed"] == 1 and fc["teacher"].attrs["sample_seed"] == 2
         assert fa["x"].chunks is not None
 
