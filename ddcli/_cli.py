@@ -245,7 +245,7 @@ def distill(data, r, d, teacher_r, n, link, noise, task_seed, seed, output, poin
         given = [p for p in _TEACHER_PARAMS if ctx.get_parameter_source(p) not in (click.core.ParameterSource.DEFAULT, None)]
         if given:
             options = ", ".join("--" + p.replace("_", "-") for p in given)
-            raise UsageError(f"{options} describe a teacher and cannot be combined with --data")
+            raise UsageError(f"teacher option(s) {options} cannot be combined with --data (the data define the task)")
         source = open_source(data, x_key, y_key)
         default_name = Path(data).stem + ".ddh5"
     else:

@@ -164,7 +164,8 @@ def _read_exact(path: str, stream, count: int, dtype: np.dtype) -> np.ndarray:
 def _npy_header(path: str, stream, key: str) -> tuple[tuple[int, ...], np.dtype]:
     try:
         version = np.lib.format.read_magic(stream)
-        shape, fortran, dtype = np.lib.format._read_array_header(stream, version, max_header_size=10000)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(stream, max_header_size=10000)
     except (ValueError, OSError) as exc:
         raise InvalidFileError(path, f"array '{key}' has an unreadable .npy header ({exc})") from None
     if dtype.hasobject or dtype.kind not in "fiub":
