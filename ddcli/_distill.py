@@ -7,7 +7,7 @@ whose predictions label the stage-2 points. Memory does not depend on n.
 
 from __future__ import annotations
 
-import math
+import os
 import time
 from dataclasses import dataclass, replace
 
@@ -18,6 +18,7 @@ from . import _prng
 from ._arrays import ArraySource
 from ._ddh5 import DistilledSet
 from ._errors import InvalidParameterError, UsageError, check_positive_int
+from ._sources import open_source
 from ._recipe import (Network, Progress, Recipe, Stage, first_layer, fit, initial_half, linear_part, ridge_head,
                       split, stage1_gradients, stage2_biases, stage2_statistics)
 
@@ -130,8 +131,10 @@ def distill(source, *, r: int | str = 3, points: int | None = None, stage2_point
             method: str = "closed-form", stage2_labels: str = "predict", store_stage2: bool = False,
             recipe: Recipe | None = None, gm_steps: int = 1000, gm_learning_rate: float = 0.02,
             device: str = "cpu", progress: Progress | None = None, rows: int | None = None) -> DistillResult:
-    """Distil ``source`` (any data source) into a :class:`DistilledSet`."""
+    """Distil ``source`` (a data source, or the path of a data file) into a :class:`DistilledSet`."""
     start = time.perf_counter()
+    if isinstance(source, (str, os.PathLike)):
+        source = open_source(source)
     recipe = (recipe or Recipe()).validate()
     if not recipe.feature_learning:
         raise InvalidParameterError("feature_learning", False, "True: distillation encodes the stage-1 step")

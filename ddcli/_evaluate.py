@@ -239,3 +239,12 @@ def write_plot(evaluation: SetEvaluation, output, force: bool = False) -> None:
     with atomic_output(Path(output), force=force, option="plot") as tmp:
         figure.savefig(tmp, format="png")
     plt.close(figure)
+
+
+def evaluate(target, data, **options):
+    """Evaluate a model file (-> ModelEvaluation) or a distilled .ddh5 (-> SetEvaluation) on test data."""
+    from ._train import is_ddh5
+
+    if is_ddh5(target):
+        return evaluate_set(target, data, **options)
+    return evaluate_model(target, data, **{k: v for k, v in options.items() if k in ("x_key", "y_key", "device", "progress")})
