@@ -184,7 +184,7 @@ def read_ddh5(path: str | os.PathLike) -> DistilledSet:
         if "recipe" not in fh:
             raise InvalidFileError(path, "group '/recipe' is missing")
         recipe = read_recipe(path, fh["recipe"])
-        provenance = read_provenance(fh.get("provenance"))
+        provenance = read_provenance(path, fh.get("provenance"))
         for key, kind in _ATTRIBUTE_KINDS.items():
             if key in provenance:
                 read_attr(path, fh["provenance"], key, kind)

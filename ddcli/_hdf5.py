@@ -138,6 +138,28 @@ def read_attr(path: Path, obj: h5py.HLObject, name: str, kind: type | tuple[type
     return value
 
 
+def read_attributes(path: Path, obj: h5py.HLObject) -> dict:
+    """Every attribute of ``obj`` as plain Python values; only strings and finite numbers pass."""
+    where = obj.name if obj.name != "/" else "root"
+    out: dict = {}
+    for name in obj.attrs:
+        try:
+            dtype = obj.attrs.get_id(name).dtype
+            value = obj.attrs[name]
+        except (OSError, TypeError, ValueError) as exc:
+            raise InvalidFileError(path, f"attribute '{name}' of {where} cannot be read ({exc})") from None
+        if h5py.check_string_dtype(dtype) is not None or dtype.kind == "S":
+            out[name] = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+            continue
+        if dtype.kind not in _NUMERIC_KINDS or dtype.fields is not None:
+            raise InvalidFileError(path, f"attribute '{name}' of {where} has type {dtype}, expected a string or numbers")
+        array = np.asarray(value)
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise InvalidFileError(path, f"attribute '{name}' of {where} is not finite")
+        out[name] = array.item() if array.ndim == 0 else array.tolist()
+    return out
+
+
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return " or ".join({str: "a string", int: "an integer", float: "a number", bool: "a boolean"}.get(k, k.__name__) for k in kinds)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import h5py
-
 from . import _dataset, _ddh5, _model
 from ._errors import InvalidFileError
-from ._hdf5 import open_untrusted
+from ._hdf5 import open_untrusted, read_attributes
 
 
 def _format_of(path: Path) -> str:
@@ -23,9 +21,9 @@ def _format_of(path: Path) -> str:
 
 
 def _root(path: Path) -> dict:
-    with h5py.File(path, "r") as fh:
-        return {k: (v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v)
-                for k, v in fh.attrs.items() if k in ("format_version", "ddcli_version", "created", "uuid", "command")}
+    with open_untrusted(path) as fh:
+        attrs = read_attributes(path, fh)
+    return {k: v for k, v in attrs.items() if k in ("format_version", "ddcli_version", "created", "uuid", "command")}
 
 
 def inspect_file(path: str | os.PathLike) -> dict:

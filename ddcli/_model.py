@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 
 from ._errors import InvalidFileError, InvalidParameterError
-from ._hdf5 import atomic_output, create_group, set_attr, digest, open_untrusted, read_array, read_attr, read_format, write_root
+from ._hdf5 import atomic_output, create_group, read_attributes, set_attr, digest, open_untrusted, read_array, read_attr, read_format, write_root
 from ._recipe import Network, Recipe
 
 FORMAT = "ddcli-model"
@@ -48,12 +48,8 @@ def read_recipe(path: Path, group: h5py.Group) -> Recipe:
         raise InvalidFileError(path, f"recipe attribute '{exc.name}' is {exc.value!r}, expected {exc.expected}") from None
 
 
-def read_provenance(group: h5py.Group | None) -> dict:
-    out = {}
-    for key, value in (group.attrs.items() if group is not None else ()):
-        value = value.decode() if isinstance(value, bytes) else value
-        out[key] = value.item() if isinstance(value, np.generic) else value.tolist() if isinstance(value, np.ndarray) else value
-    return out
+def read_provenance(path: Path, group: h5py.Group | None) -> dict:
+    return read_attributes(path, group) if group is not None else {}
 
 
 def read_model(path: str | os.PathLike) -> Network:
@@ -74,7 +70,7 @@ def read_model(path: str | os.PathLike) -> Network:
         recipe = read_recipe(path, fh["recipe"])
         if recipe.width != width:
             raise InvalidFileError(path, f"recipe width {recipe.width} contradicts '/weights' with {width} rows")
-        net = Network(weights, biases, head, float(alpha), beta, recipe, read_provenance(fh.get("provenance")))
+        net = Network(weights, biases, head, float(alpha), beta, recipe, read_provenance(path, fh.get("provenance")))
         if read_attr(path, fh, "digest", str) != digest(_arrays(net)):
             raise InvalidFileError(path, "digest mismatch: the arrays were changed or corrupted after writing")
         return net
