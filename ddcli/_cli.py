@@ -132,7 +132,7 @@ def device_option(fn):
 
 
 @cli.command()
-@click.option("--data", required=True, type=click.Path(dir_okay=False),
+@click.option("--data", required=True, type=click.Path(),
               help="Training data: a ddcli dataset, an .npz with x and y, a foreign HDF5 file, or a .ddh5 set.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Model file to write (.h5).")
 @click.option("--width", type=int, default=None, help="Hidden width L (even). [default: 1024, or the set's]")
@@ -203,7 +203,7 @@ _TEACHER_PARAMS = ("d", "teacher_r", "n", "link", "noise", "task_seed", "seed")
 
 
 @cli.command()
-@click.option("--data", type=click.Path(dir_okay=False), default=None,
+@click.option("--data", type=click.Path(), default=None,
               help="Real data to distil (dataset, .npz, HDF5). Without it a built-in teacher is streamed.")
 @click.option("--r", "r", type=_Rank(), default=3, show_default=True, help="Rank of the distilled basis, or auto (from the spectral gap).")
 @click.option("--d", "d", type=int, default=512, show_default=True, help="Teacher: input dimension.")
@@ -274,9 +274,9 @@ def distill(data, r, d, teacher_r, n, link, noise, task_seed, seed, output, poin
 
 
 @cli.command()
-@click.argument("target", type=click.Path(dir_okay=False))
-@click.option("--data", required=True, type=click.Path(dir_okay=False), help="Test data file.")
-@click.option("--train", "train_data", type=click.Path(dir_okay=False), default=None,
+@click.argument("target", type=click.Path())
+@click.option("--data", required=True, type=click.Path(), help="Test data file.")
+@click.option("--train", "train_data", type=click.Path(), default=None,
               help="Training data of the set's source: adds the full-data model and the baselines.")
 @click.option("--inits", type=int, default=3, show_default=True, help="Fresh initialisations K besides the stored one.")
 @click.option("--baselines", default="random-subset,random-features,kcenter", show_default=True,
@@ -316,7 +316,7 @@ def evaluate(target, data, train_data, inits, baselines, subset_seeds, plot, for
 
 
 @cli.command()
-@click.argument("target", type=click.Path(dir_okay=False))
+@click.argument("target", type=click.Path())
 @click.option("--check", is_flag=True, help="Only validate: exit 0 (valid), 3 (invalid) or 4 (unsupported version).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 def inspect(target, check, as_json):

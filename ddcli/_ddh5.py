@@ -188,12 +188,27 @@ def read_ddh5(path: str | os.PathLike) -> DistilledSet:
         for key, kind in _ATTRIBUTE_KINDS.items():
             if key in provenance:
                 read_attr(path, fh["provenance"], key, kind)
+        _check_provenance(path, provenance, d)
         distilled = DistilledSet(basis, coefficients, labels, stage2_labels, stage2_coefficients, float(offset), linear,
                                  recipe, provenance)
         if read_attr(path, fh, "digest", str) != digest(distilled.payload()):
             raise InvalidFileError(path, "digest mismatch: the payload was changed or corrupted after writing")
         distilled.header = {key: read_attr(path, fh, key, str) for key in HEADER_KEYS if key in fh.attrs}
         return distilled
+
+
+def _check_provenance(path: Path, provenance: dict, d: int) -> None:
+    def bad(key: str, expected: str) -> InvalidFileError:
+        return InvalidFileError(path, f"provenance attribute '{key}' is {provenance[key]!r}, expected {expected}")
+
+    if "inits" in provenance and not 1 <= provenance["inits"] <= MAX_DIMENSION:
+        raise bad("inits", "an integer >= 1")
+    if "n" in provenance and not provenance["n"] >= 1:
+        raise bad("n", "an integer >= 1")
+    if "d" in provenance and provenance["d"] != d:
+        raise bad("d", f"{d}, the basis' number of columns")
+    if "alignment" in provenance and not 0.0 <= provenance["alignment"] <= 1.0 + 1e-6:
+        raise bad("alignment", "a number in [0, 1]")
 
 
 def orthonormality_error(basis: np.ndarray) -> float:

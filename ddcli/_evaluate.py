@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ._errors import InvalidFileError
 from ._metrics import nmse
 from ._model import read_model
 from ._sources import DataSource, open_source
@@ -30,6 +31,8 @@ def evaluate_model(model: str | os.PathLike, data, *, x_key: str | None = None, 
                    device: str = "cpu", progress=None) -> ModelEvaluation:
     net = read_model(model)
     source = _open(data, x_key, y_key)
+    if source.d != net.d:
+        raise InvalidFileError(getattr(source, "path", data), f"has d = {source.d} but the model expects d = {net.d}")
     (value,), count = nmse([net], source, device=device, progress=progress)
     return ModelEvaluation(str(model), value, count, net.width, net.d)
 

@@ -54,8 +54,13 @@ def _check_dataset(path: Path, name: str, ds: h5py.Dataset) -> None:
             raise InvalidFileError(path, f"{where} uses unknown HDF5 filter {code}")
 
 
-def check_tree(path: Path, group: h5py.Group, prefix: str = "") -> None:
+def check_tree(path: Path, group: h5py.Group, prefix: str = "", seen: set | None = None) -> None:
     """Walk every link of ``group``: only hard links to groups and safe datasets pass."""
+    seen = set() if seen is None else seen
+    key = hash((group["/"] if isinstance(group, h5py.File) else group).id)
+    if key in seen:
+        raise InvalidFileError(path, f"group '/{prefix}' is linked into itself (a cycle); ddcli reads trees only")
+    seen.add(key)
     for name in group:
         full = f"{prefix}{name}"
         link = group.get(name, getlink=True)
@@ -65,7 +70,7 @@ def check_tree(path: Path, group: h5py.Group, prefix: str = "") -> None:
             raise InvalidFileError(path, f"'/{full}' is a soft link; ddcli does not follow links")
         obj = group[name]
         if isinstance(obj, h5py.Group):
-            check_tree(path, obj, full + "/")
+            check_tree(path, obj, full + "/", seen)
         elif isinstance(obj, h5py.Dataset):
             _check_dataset(path, full, obj)
         else:
@@ -95,21 +100,24 @@ def open_untrusted(path: str | os.PathLike) -> Iterator[h5py.File]:
         fh.close()
 
 
-def read_array(path: Path, fh: h5py.Group, name: str, *, ndim: int, dtype_kind: str = "f") -> np.ndarray:
+def read_array(path: Path, fh: h5py.Group, name: str, *, ndim: int, dtype_kind: str = "f",
+               max_elements: int = 1 << 28) -> np.ndarray:
     """Read one dataset whole, naming the path in every failure."""
     if name not in fh:
         raise InvalidFileError(path, f"dataset '/{name}' is missing")
     ds = fh[name]
     if not isinstance(ds, h5py.Dataset):
         raise InvalidFileError(path, f"'/{name}' is not a dataset")
+    if ds.size > max_elements:
+        raise InvalidFileError(path, f"dataset '/{name}' has an absurd size {ds.shape} (more than {max_elements:,} values)")
     if ds.ndim != ndim:
         raise InvalidFileError(path, f"dataset '/{name}' has shape {ds.shape}, expected {ndim} dimension(s)")
     if ds.dtype.kind not in dtype_kind:
         raise InvalidFileError(path, f"dataset '/{name}' has dtype {ds.dtype}")
     try:
         value = ds[()]
-    except (OSError, RuntimeError) as exc:
-        raise InvalidFileError(path, f"dataset '/{name}' cannot be read ({exc})") from None
+    except (OSError, RuntimeError, MemoryError) as exc:
+        raise InvalidFileError(path, f"dataset '/{name}' cannot be read ({type(exc).__name__}: {exc})") from None
     value = np.asarray(value)
     if value.dtype.kind == "f" and not np.isfinite(value).all():
         bad = np.argwhere(~np.isfinite(value))[0]
@@ -149,7 +157,8 @@ def read_attributes(path: Path, obj: h5py.HLObject) -> dict:
         except (OSError, TypeError, ValueError) as exc:
             raise InvalidFileError(path, f"attribute '{name}' of {where} cannot be read ({exc})") from None
         if h5py.check_string_dtype(dtype) is not None or dtype.kind == "S":
-            out[name] = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+            text = lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)  # noqa: E731
+            out[name] = [text(v) for v in np.asarray(value).ravel()] if isinstance(value, np.ndarray) and value.ndim else text(value)
             continue
         if dtype.kind not in _NUMERIC_KINDS or dtype.fields is not None:
             raise InvalidFileError(path, f"attribute '{name}' of {where} has type {dtype}, expected a string or numbers")
@@ -221,6 +230,28 @@ class NewerMinorVersionWarning(UserWarning):
     """A file declares a newer minor version: read, but fields added later are ignored."""
 
 
+def format_attribute(path: Path, fh: h5py.File) -> str | None:
+    """The root ``format`` attribute as text, or None; a corrupt header is an invalid file."""
+    try:
+        fmt = fh.attrs.get("format")
+    except Exception as exc:  # h5py raises KeyError, OSError, RuntimeError... on damaged headers
+        raise InvalidFileError(path, f"is corrupt (its root attributes cannot be read: {exc})") from None
+    if isinstance(fmt, np.ndarray) and fmt.ndim == 0:
+        fmt = fmt.item()
+    if isinstance(fmt, bytes):
+        return fmt.decode("utf-8", "replace")
+    return fmt if isinstance(fmt, str) else None
+
+
+def file_format(path: str | os.PathLike) -> str | None:
+    """The declared format of an HDF5 file (opened as untrusted), or None for other files."""
+    path = Path(path)
+    if file_signature(path) != HDF5_SIGNATURE:
+        return None
+    with open_untrusted(path) as fh:
+        return format_attribute(path, fh)
+
+
 def read_format(path: Path, fh: h5py.File, expected: str, major: int, minor: int) -> tuple[int, int]:
     """Check the root ``format``/``format_version``; raise for another format or major version."""
     import warnings
@@ -228,8 +259,7 @@ def read_format(path: Path, fh: h5py.File, expected: str, major: int, minor: int
     from ._errors import UnsupportedVersionError
     from ._version import __version__
 
-    fmt = fh.attrs.get("format")
-    fmt = fmt.decode("utf-8", "replace") if isinstance(fmt, bytes) else fmt
+    fmt = format_attribute(path, fh)
     if fmt != expected:
         what = f"a '{fmt}' file" if isinstance(fmt, str) else "an HDF5 file without a 'format' attribute"
         raise InvalidFileError(path, f"is {what}, expected a '{expected}' file")

@@ -10,6 +10,7 @@ from typing import Callable, Iterator
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -43,7 +44,7 @@ def _plain(value):
 
 
 def error(message: str) -> None:
-    stderr_console().print(f"[bold red]Error:[/] {message}", markup=True, highlight=False)
+    stderr_console().print(f"[bold red]Error:[/] {escape(message)}", markup=True, highlight=False)
 
 
 def warning(message: str) -> None:
@@ -84,7 +85,7 @@ def human_bytes(count: float) -> str:
 
 
 def key_value_table(title: str, rows: list[tuple[str, object]]) -> Table:
-    table = Table(title=title, show_header=False, title_justify="left", box=None, pad_edge=False)
+    table = Table(title=escape(title), show_header=False, title_justify="left", box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
     for key, value in rows:
@@ -97,7 +98,7 @@ def _fmt(value: object) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value)
+    return escape(str(value))
 
 
 def print_table(table: Table) -> None:
@@ -182,7 +183,7 @@ def print_inspect(info: dict) -> None:
 
 def print_evaluation(name: str, result: dict) -> None:
     distilled, full = result["distilled"], result["full"]
-    table = Table(title=f"{name}: test NMSE on {result['n_test']:,} samples (1.0 = predicting the mean)", title_justify="left")
+    table = Table(title=f"{escape(name)}: test NMSE on {result['n_test']:,} samples (1.0 = predicting the mean)", title_justify="left")
     for column in ("method", "runs", "floats", "bytes", "NMSE", "±std", "/full"):
         table.add_column(column, justify="left" if column in ("method", "runs") else "right")
     runs = len(distilled["nmse_per_init"])

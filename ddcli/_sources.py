@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _dataset
 from ._errors import InvalidFileError, InvalidParameterError, UsageError, check_positive_int, check_seed
-from ._hdf5 import HDF5_SIGNATURE, file_signature, open_untrusted
+from ._hdf5 import HDF5_SIGNATURE, file_signature, format_attribute, open_untrusted
 from ._teacher import Teacher
 
 Chunk = tuple[np.ndarray, np.ndarray]
@@ -207,8 +207,7 @@ def _check_xy_shapes(path: str, x_shape: tuple, y_shape: tuple, x_key: str, y_ke
 
 def _open_hdf5(path: str, x_key: str | None, y_key: str | None) -> HDF5Source:
     with open_untrusted(path) as fh:
-        fmt = fh.attrs.get("format")
-        fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
+        fmt = format_attribute(Path(path), fh)
         if fmt == _dataset.FORMAT and x_key is None and y_key is None:
             info = _dataset.read_header(Path(path), fh)
             return HDF5Source(path, "x", "y", info.n, info.d, info.teacher, info.seed, f"dataset {path}")

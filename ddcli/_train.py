@@ -5,26 +5,16 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from ._errors import InvalidParameterError
-from ._hdf5 import HDF5_SIGNATURE, file_signature
+from ._hdf5 import file_format
 from ._recipe import Network, Progress, Recipe, train_on_source
 from ._sources import DataSource, open_source
 
 
 def is_ddh5(path: str | os.PathLike) -> bool:
-    """True when ``path`` is an HDF5 file declaring format 'ddh5' (read without trusting it)."""
-    import h5py
-
-    if file_signature(Path(path)) != HDF5_SIGNATURE:
-        return False
-    try:
-        with h5py.File(path, "r") as fh:
-            fmt = fh.attrs.get("format")
-    except OSError:
-        return False
-    return (fmt.decode() if isinstance(fmt, bytes) else fmt) == "ddh5"
+    """True when ``path`` is an HDF5 file declaring format 'ddh5'; a corrupt HDF5 file raises."""
+    return file_format(path) == "ddh5"
 
 
 @dataclass(frozen=True)

@@ -232,8 +232,9 @@ CASES = {
     "major-2.0-str": (future_major_str, UNSUPPORTED, ("version 2.0", "reads ddh5 1.x")),
     "no-format": (foreign_hdf5, INVALID, ("no 'format' attribute",)),
 }
-# Cases where click already rejects the path before ddcli looks at it.
-PATH_CASES = {"directory", "missing"}
+
+def _names():
+    return sorted(CASES)
 
 
 def _case(name, work):
@@ -242,7 +243,7 @@ def _case(name, work):
     return path, code, fragments
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", _names())
 def test_inspect_rejects(name, work, ddcli):
     path, code, fragments = _case(name, work)
     before = leftover_files(work)
@@ -251,7 +252,7 @@ def test_inspect_rejects(name, work, ddcli):
     assert leftover_files(work) == before
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", _names())
 def test_inspect_check_rejects(name, work, ddcli):
     path, code, fragments = _case(name, work)
     before = leftover_files(work)
@@ -278,7 +279,7 @@ EVALUATE_FRAGMENTS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", _names())
 def test_train_rejects_and_writes_no_model(name, work, ddcli):
     path, code, fragments = _case(name, work)
     before = leftover_files(work)
@@ -288,7 +289,7 @@ def test_train_rejects_and_writes_no_model(name, work, ddcli):
     assert not (work / "m.h5").exists()
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", _names())
 def test_evaluate_rejects(name, work, ddcli):
     path, code, fragments = _case(name, work)
     before = leftover_files(work)
@@ -330,6 +331,18 @@ def test_newer_minor_version_reads_with_a_warning(kind, work, ddcli):
     assert len(warnings) == 1, run
     assert "1.7" in warnings[0] and "1.0" in warnings[0]
     assert "Error" not in run.stderr and "Traceback" not in run.stderr
+
+
+def test_newer_minor_version_trains_with_a_warning(work, ddcli):
+    path = _copy(work)
+    with h5py.File(path, "r+") as fh:
+        fh.attrs["format_version"] = "1.7"
+    run = ddcli("train", "--data", "bad.ddh5", "-o", "m.h5", "-q")
+    assert run.code == 0, run
+    assert run.stdout.strip() == "m.h5"
+    warnings = [line for line in run.stderr.splitlines() if line.startswith("Warning")]
+    assert len(warnings) == 1 and "ddh5 version 1.7" in warnings[0], run
+    assert (work / "m.h5").is_file()
 
 
 def test_future_major_version_message_names_readable_versions(work, ddcli):
@@ -468,3 +481,159 @@ def test_train_width_on_a_set_must_match_the_stored_width(work, ddcli):
     run = ddcli("train", "--data", "good.ddh5", "-o", "m.h5", "--width", 64)
     assert_one_line_error(run, USAGE, "--width", "64", "32")
     assert not (work / "m.h5").exists()
+
+
+# ---------------------------------------------------------------- test data for evaluate
+def test_evaluate_rejects_nan_in_test_data(work, ddcli):
+    shutil.copy(work / "data.h5", work / "nan.h5")
+    with h5py.File(work / "nan.h5", "r+") as fh:
+        fh["y"][1500] = np.nan
+    run = ddcli("evaluate", "model.h5", "--data", "nan.h5")
+    assert_one_line_error(run, INVALID, "nan.h5", "dataset 'y'", "row 1500")
+
+
+@pytest.mark.parametrize("target", ["model.h5", "good.ddh5"])
+def test_evaluate_rejects_test_data_of_another_dimension(target, work, ddcli):
+    from ddcli import generate
+
+    generate(d=32, r=2, n=200, output=work / "d32.h5")
+    run = ddcli("evaluate", target, "--data", "d32.h5")
+    assert_one_line_error(run, INVALID, "d = 32", "d = 16")
+
+
+def test_hard_link_cycle_is_rejected(work, ddcli):
+    path = _copy(work)
+    with h5py.File(path, "r+") as fh:
+        fh["stage1/loop"] = fh["stage1"]
+    for args in (("inspect", "bad.ddh5"), ("train", "--data", "bad.ddh5", "-o", "m.h5")):
+        run = ddcli(*args)
+        assert_one_line_error(run, INVALID, "bad.ddh5", "cycle")
+    assert not (work / "m.h5").exists()
+
+
+# ---------------------------------------------------------------- odd metadata and damaged headers
+def _flip_root_object_header(path) -> None:
+    """Flip one bit of the root group's object header (checksummed metadata, superblock v2/v3)."""
+    data = bytearray(path.read_bytes())
+    assert data[:8] == b"\x89HDF\r\n\x1a\n" and data[8] in (2, 3)
+    root = int.from_bytes(data[36:44], "little")
+    assert data[root : root + 4] == b"OHDR"
+    data[root + 12] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_corrupt_root_header_inspect(work, ddcli):
+    _flip_root_object_header(_copy(work))
+    run = ddcli("inspect", "bad.ddh5")
+    assert_one_line_error(run, INVALID, "bad.ddh5", "corrupt")
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_corrupt_root_header_train_evaluate(command, work, ddcli):
+    _flip_root_object_header(_copy(work))
+    if command == "train":
+        run = ddcli("train", "--data", "bad.ddh5", "-o", "m.h5")
+    else:
+        run = ddcli("evaluate", "bad.ddh5", "--data", "data.h5")
+    assert_one_line_error(run, INVALID, "bad.ddh5", "corrupt")
+    assert not (work / "m.h5").exists()
+
+
+def _overcommit_always() -> bool:
+    try:
+        with open("/proc/sys/vm/overcommit_memory") as fh:
+            return fh.read().strip() == "1"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(_overcommit_always(), reason="with vm.overcommit_memory=1 the 4 TiB read could really run")
+def test_absurd_declared_size_is_rejected_before_reading(work, ddcli):
+    path = _copy(work)
+    with h5py.File(path, "r+") as fh:
+        del fh["stage1/labels"]
+        fh.create_dataset("stage1/labels", shape=(2**40,), dtype="<f4", chunks=(1024,))  # nothing allocated
+    run = ddcli("inspect", "bad.ddh5")
+    assert_one_line_error(run, INVALID, "bad.ddh5", "'/stage1/labels'")
+
+
+def _set_bytes_attr(path, group: str, name: str, value: bytes) -> None:
+    with h5py.File(path, "r+") as fh:
+        fh[group].attrs.create(name, np.bytes_(value))
+
+
+def test_non_utf8_command_attribute(work, ddcli):
+    _set_bytes_attr(_copy(work), "/", "command", b"ddcli \xff\xfe")
+    run = ddcli("inspect", "bad.ddh5", "--check")
+    # Either accepted (the reader replaces bad bytes) or rejected as invalid; never an internal error.
+    assert run.code in (0, INVALID), run
+    assert "internal error" not in run.stderr and "Traceback" not in run.stderr
+    if run.code:
+        assert_one_line_error(run, INVALID, "bad.ddh5", "command")
+    else:
+        assert run.stdout.strip() == "bad.ddh5: valid ddh5 1.0"
+
+
+@pytest.mark.parametrize("command", ["inspect", "train"])
+def test_non_utf8_provenance_attribute(command, work, ddcli):
+    _set_bytes_attr(_copy(work), "provenance", "note", b"\xff\xfe")
+    if command == "inspect":
+        run = ddcli("inspect", "bad.ddh5", "--check")
+    else:
+        run = ddcli("train", "--data", "bad.ddh5", "-o", "m.h5")
+    assert run.code in (0, INVALID), run
+    assert "internal error" not in run.stderr and "Traceback" not in run.stderr
+    if run.code:
+        assert_one_line_error(run, INVALID, "bad.ddh5", "note")
+        assert not (work / "m.h5").exists()
+    elif command == "inspect":
+        assert run.stdout.strip() == "bad.ddh5: valid ddh5 1.0"
+    else:
+        assert (work / "m.h5").is_file()
+
+
+def test_non_utf8_format_attribute_inspect(work, ddcli):
+    _set_bytes_attr(_copy(work), "/", "format", b"\xff\xfe")
+    run = ddcli("inspect", "bad.ddh5")
+    assert_one_line_error(run, INVALID, "bad.ddh5", "ddh5, ddcli-dataset and ddcli-model")
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_non_utf8_format_attribute_train_evaluate(command, work, ddcli):
+    _set_bytes_attr(_copy(work), "/", "format", b"\xff\xfe")
+    if command == "train":
+        run = ddcli("train", "--data", "bad.ddh5", "-o", "m.h5")
+    else:
+        run = ddcli("evaluate", "bad.ddh5", "--data", "data.h5")
+    assert_one_line_error(run, INVALID, "bad.ddh5")
+    assert not (work / "m.h5").exists()
+
+
+def test_provenance_string_array_inspect_json(work, ddcli):
+    import json
+
+    with h5py.File(_copy(work), "r+") as fh:
+        fh["provenance"].attrs.create("tags", np.array([b"a", b"b"]))
+    run = ddcli("inspect", "bad.ddh5", "--json")
+    assert run.code in (0, INVALID), run
+    assert "internal error" not in run.stderr
+    if run.code == 0:
+        document = json.loads(run.stdout)
+        assert document["schema_version"] == 1 and "tags" in document["provenance"]
+    else:
+        assert_one_line_error(run, INVALID, "bad.ddh5", "tags")
+
+
+def test_negative_provenance_inits(work, ddcli):
+    with h5py.File(_copy(work), "r+") as fh:
+        fh["provenance"].attrs["inits"] = -100
+    run = ddcli("evaluate", "bad.ddh5", "--data", "data.h5")
+    assert_one_line_error(run, INVALID, "bad.ddh5", "inits")
+
+
+@pytest.mark.parametrize("name", ["run[v2].ddh5", "set[/]x.ddh5"])
+def test_error_names_file_with_brackets_verbatim(name, work, ddcli):
+    if "/" not in name:
+        (work / name).write_text("not hdf5\n")
+    run = ddcli("inspect", name)
+    assert_one_line_error(run, INVALID, name)
