@@ -291,7 +291,7 @@ def distill(data, r, d, teacher_r, n, link, noise, task_seed, seed, output, poin
 def evaluate(target, data, train_data, inits, baselines, subset_seeds, plot, force, max_nmse, x_key, y_key, device,
              as_json, quiet):
     """Measure test NMSE of a model file, or of a distilled .ddh5 against full data and baselines."""
-    from ._evaluate import evaluate_set, write_plot
+    from ._evaluate import evaluate_set, pyplot, write_plot
     from ._hdf5 import check_output_path
     from ._train import is_ddh5
 
@@ -300,6 +300,7 @@ def evaluate(target, data, train_data, inits, baselines, subset_seeds, plot, for
         return
     if plot is not None:
         check_output_path(plot, force, "plot")
+        pyplot()
     names = tuple(b.strip() for b in baselines.split(",") if b.strip())
     with render.progress_reporter(quiet) as progress:
         result = evaluate_set(target, data, train=train_data, inits=inits, baselines=names, subset_seeds=subset_seeds,

@@ -205,12 +205,9 @@ def evaluate_set(distilled_path, test, *, train=None, inits: int = 3, baselines:
                          notes, time.perf_counter() - start)
 
 
-def write_plot(evaluation: SetEvaluation, output, force: bool = False) -> None:
-    """Error per method against memory (floats, log axis) as a PNG, written atomically."""
-    from pathlib import Path
-
+def pyplot():
+    """matplotlib's pyplot on the Agg backend, or a clear usage error when it is missing."""
     from ._errors import UsageError
-    from ._hdf5 import atomic_output
 
     try:
         import matplotlib
@@ -219,6 +216,16 @@ def write_plot(evaluation: SetEvaluation, output, force: bool = False) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise UsageError("--plot needs matplotlib: pip install 'ddcli[plot]'") from None
+    return plt
+
+
+def write_plot(evaluation: SetEvaluation, output, force: bool = False) -> None:
+    """Error per method against memory (floats, log axis) as a PNG, written atomically."""
+    from pathlib import Path
+
+    from ._hdf5 import atomic_output
+
+    plt = pyplot()
     d, f = evaluation.distilled, evaluation.full
     points = [("distilled", d["payload_floats"], d["nmse_per_init"])]
     if f:

@@ -32,7 +32,9 @@ def nmse(networks: Sequence[Network], source, *, device: str = "cpu", progress: 
     for k, net in enumerate(networks):
         heads[offsets[k] : offsets[k + 1], k] = _tensor(net.head.astype(np.float32), dev)
     squared = torch.zeros(len(networks), dtype=torch.float64, device=dev)
+    # Label moments about the first chunk's mean: no cancellation when mean(y) >> std(y).
     y_sum = y_sq = 0.0
+    shift = None
     count = 0
     for x, y in source.chunks():
         xt = _tensor(x, dev)
@@ -40,8 +42,10 @@ def nmse(networks: Sequence[Network], source, *, device: str = "cpu", progress: 
         pred = (hidden @ heads).double() + (xt @ betas).double() + alphas
         yt = _tensor(y, dev)
         squared += ((pred - yt[:, None]) ** 2).sum(0)
-        y_sum += float(y.sum())
-        y_sq += float((y * y).sum())
+        shift = float(y.mean()) if shift is None else shift
+        centred = y - shift
+        y_sum += float(centred.sum())
+        y_sq += float((centred * centred).sum())
         count += x.shape[0]
         if progress:
             progress(label, count, source.n)

@@ -112,3 +112,12 @@ def test_model_file_still_evaluates(ddcli, workspace):
     assert run.code == 0, run
     doc = json.loads(run.stdout)
     assert set(doc) >= {"schema_version", "nmse", "n_test"} and doc["nmse"] < 0.15
+
+
+def test_plot_without_matplotlib_says_how_to_get_it(ddcli, workspace, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    run = _evaluate(ddcli, workspace, "--inits", 1, "--plot", "error.png", "-q")
+    assert_one_line_error(run, 2, "--plot needs matplotlib", "pip install 'ddcli[plot]'")
+    assert not (tmp_path / "error.png").exists()

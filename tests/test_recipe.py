@@ -179,3 +179,14 @@ def test_bad_train_options(ddcli, small_data, tmp_path, args, fragments):
     run = ddcli("train", "--data", train, "-o", "m.h5", *args)
     assert_one_line_error(run, 2, *fragments)
     assert leftover_files(tmp_path) == []
+
+
+def test_nmse_is_stable_under_a_large_label_offset():
+    train = teacher_source(d=16, r=2, n=4000, seed=0)
+    test = teacher_source(d=16, r=2, n=3000, seed=1)
+    x, y = next(test.chunks(rows=3000))
+    net = train_on_source(train, Recipe(width=32))
+    (plain,), _ = nmse([net], ArraySource(x, y))
+    net.alpha += 1e6
+    (shifted,), _ = nmse([net], ArraySource(x, y + 1e6))
+    assert shifted == pytest.approx(plain, rel=1e-3)
