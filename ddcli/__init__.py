@@ -9,14 +9,9 @@ The public API; the command line is one client of it::
     model = train("set.ddh5").network
 """
 
-from ._dataset import GenerateResult, generate
-from ._ddh5 import DistilledSet, read_ddh5, write_ddh5
-from ._distill import DistillResult, distill, train_distilled
-from ._evaluate import ModelEvaluation, SetEvaluation, evaluate, evaluate_model, evaluate_set
-from ._inspect import inspect_file
-from ._model import read_model, write_model
-from ._recipe import Network, Recipe, train_on_source
-from ._train import TrainResult, train
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 from ._errors import (
     DdcliError,
     ExitCode,
@@ -27,11 +22,52 @@ from ._errors import (
     UnsupportedVersionError,
     UsageError,
 )
-from ._hdf5 import NewerMinorVersionWarning
-from ._links import parse_link
-from ._sources import DataSource, TeacherSource, open_source, teacher_source
-from ._teacher import Teacher
 from ._version import __version__
+
+# Everything else loads on first use, so `import ddcli` and `ddcli --help` stay fast
+# (the math pulls in torch).
+_LAZY = {
+    "GenerateResult": "_dataset", "generate": "_dataset",
+    "DistilledSet": "_ddh5", "read_ddh5": "_ddh5", "write_ddh5": "_ddh5",
+    "DistillResult": "_distill", "distill": "_distill", "train_distilled": "_distill",
+    "ModelEvaluation": "_evaluate", "SetEvaluation": "_evaluate", "evaluate": "_evaluate",
+    "evaluate_model": "_evaluate", "evaluate_set": "_evaluate",
+    "NewerMinorVersionWarning": "_hdf5",
+    "inspect_file": "_inspect",
+    "parse_link": "_links",
+    "read_model": "_model", "write_model": "_model",
+    "Network": "_recipe", "Recipe": "_recipe", "train_on_source": "_recipe",
+    "DataSource": "_sources", "TeacherSource": "_sources", "open_source": "_sources", "teacher_source": "_sources",
+    "Teacher": "_teacher",
+    "TrainResult": "_train", "train": "_train",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ddcli' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._dataset import GenerateResult, generate
+    from ._ddh5 import DistilledSet, read_ddh5, write_ddh5
+    from ._distill import DistillResult, distill, train_distilled
+    from ._evaluate import ModelEvaluation, SetEvaluation, evaluate, evaluate_model, evaluate_set
+    from ._hdf5 import NewerMinorVersionWarning
+    from ._inspect import inspect_file
+    from ._links import parse_link
+    from ._model import read_model, write_model
+    from ._recipe import Network, Recipe, train_on_source
+    from ._sources import DataSource, TeacherSource, open_source, teacher_source
+    from ._teacher import Teacher
+    from ._train import TrainResult, train
 
 __all__ = [
     "DataSource",

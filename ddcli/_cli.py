@@ -109,16 +109,7 @@ def generate(d, r, n, link, noise, task_seed, seed, output, force, as_json, quie
     with render.progress_reporter(quiet) as progress:
         result = run(d=d, r=r, n=n, link=link, noise=noise, task_seed=task_seed, seed=seed, output=output,
                      force=force, command=_command_line(), progress=progress)
-    if as_json:
-        render.emit_json(result.to_dict())
-    elif quiet:
-        click.echo(result.output)
-    else:
-        render.print_table(render.key_value_table(f"wrote {result.output}", [
-            ("samples", result.n), ("d", result.d), ("r", result.r), ("link", result.link), ("noise", result.noise),
-            ("task seed", result.task_seed), ("sample seed", result.seed), ("size", render.human_bytes(result.file_bytes)),
-            ("seconds", round(result.seconds, 2)),
-        ]))
+    render.report(result.to_dict(), as_json=as_json, quiet=quiet, headline=result.output, show=render.print_generate)
 
 
 def data_options(fn):
@@ -157,12 +148,7 @@ def train(data, output, width, seed, ridge, stage1_fraction, no_feature_learning
                      device=device, progress=progress)
     path = write_model(result.network, output, force=force, command=_command_line())
     summary = {"output": str(path), **result.summary()}
-    if as_json:
-        render.emit_json(summary)
-    elif quiet:
-        click.echo(str(path))
-    else:
-        render.print_train(summary)
+    render.report(summary, as_json=as_json, quiet=quiet, headline=str(path), show=render.print_train)
 
 
 def _evaluate_model(model, data, x_key, y_key, device, as_json, quiet, max_nmse):
@@ -170,13 +156,8 @@ def _evaluate_model(model, data, x_key, y_key, device, as_json, quiet, max_nmse)
 
     with render.progress_reporter(quiet) as progress:
         result = evaluate_model(model, data, x_key=x_key, y_key=y_key, device=device, progress=progress)
-    if as_json:
-        render.emit_json(result.to_dict())
-    elif quiet:
-        click.echo(f"{result.nmse:.6g}")
-    else:
-        render.print_table(render.key_value_table(f"model {model} on {data}", [
-            ("test NMSE", result.nmse), ("test samples", result.n_test), ("width", result.width), ("d", result.d)]))
+    render.report(result.to_dict(), as_json=as_json, quiet=quiet, headline=f"{result.nmse:.6g}",
+                  show=render.print_model_evaluation)
     _gate(result.nmse, max_nmse)
 
 
@@ -265,12 +246,7 @@ def distill(data, r, d, teacher_r, n, link, noise, task_seed, seed, output, poin
                      device=device, progress=progress)
     path = write_ddh5(result.distilled, output, force=force, command=_command_line())
     summary = {"output": str(path), "file_bytes": path.stat().st_size, **result.summary()}
-    if as_json:
-        render.emit_json(summary)
-    elif quiet:
-        click.echo(str(path))
-    else:
-        render.print_distill(summary)
+    render.report(summary, as_json=as_json, quiet=quiet, headline=str(path), show=render.print_distill)
 
 
 @cli.command()
@@ -307,12 +283,9 @@ def evaluate(target, data, train_data, inits, baselines, subset_seeds, plot, for
                               x_key=x_key, y_key=y_key, device=device, progress=progress)
     if plot is not None:
         write_plot(result, plot, force=force)
-    if as_json:
-        render.emit_json({"set": str(target), **result.to_dict(), "plot": plot})
-    elif quiet:
-        click.echo(f"{result.distilled['nmse_mean']:.6g}")
-    else:
-        render.print_evaluation(str(target), result.to_dict())
+    document = {"set": str(target), **result.to_dict(), "plot": plot}
+    render.report(document, as_json=as_json, quiet=quiet, headline=f"{result.distilled['nmse_mean']:.6g}",
+                  show=lambda doc: render.print_evaluation(str(target), doc))
     _gate(result.distilled["nmse_mean"], max_nmse)
 
 

@@ -43,6 +43,16 @@ def _plain(value):
     return value
 
 
+def report(document: dict, *, as_json: bool, quiet: bool, headline: str, show: Callable[[dict], None]) -> None:
+    """The one way a command prints its result: JSON, the headline alone (-q), or a table."""
+    if as_json:
+        emit_json(document)
+    elif quiet:
+        click.echo(headline)
+    else:
+        show(document)
+
+
 def error(message: str) -> None:
     stderr_console().print(f"[bold red]Error:[/] {escape(message)}", markup=True, highlight=False)
 
@@ -103,6 +113,19 @@ def _fmt(value: object) -> str:
 
 def print_table(table: Table) -> None:
     stdout_console().print(table)
+
+
+def print_generate(result: dict) -> None:
+    print_table(key_value_table(f"wrote {result['output']}", [
+        ("samples", result["n"]), ("d", result["d"]), ("r", result["r"]), ("link", result["link"]),
+        ("noise", result["noise"]), ("task seed", result["task_seed"]), ("sample seed", result["seed"]),
+        ("size", human_bytes(result["file_bytes"])), ("seconds", round(result["seconds"], 2)),
+    ]))
+
+
+def print_model_evaluation(result: dict) -> None:
+    print_table(key_value_table(f"model {result['model']}", [
+        ("test NMSE", result["nmse"]), ("test samples", result["n_test"]), ("width", result["width"]), ("d", result["d"])]))
 
 
 def print_train(summary: dict) -> None:
