@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -17,7 +17,7 @@ import torch
 from . import _prng
 from ._arrays import ArraySource
 from ._ddh5 import DistilledSet
-from ._errors import InvalidParameterError, UsageError, check_positive_int
+from ._errors import InvalidParameterError, check_positive_int
 from ._sources import open_source
 from ._recipe import (Network, Progress, Recipe, Stage, first_layer, fit, initial_half, linear_part, ridge_head,
                       split, stage1_gradients, stage2_biases, stage2_statistics)
@@ -89,7 +89,6 @@ def gradient_matching(targets: np.ndarray, weights_in_basis: np.ndarray, signs: 
     The activation pattern is piecewise constant in the coefficients, so their gradient flows
     through the outer product only; the pattern is recomputed every step.
     """
-    torch.manual_seed(0)  # no randomness is used; fixed for safety of any library internals
     w = torch.from_numpy(weights_in_basis)
     sign = torch.from_numpy(signs)[:, None]
     target = torch.from_numpy(targets)

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+import time
+import warnings
+from dataclasses import dataclass, replace
 
-from ._errors import InvalidFileError
+import numpy as np
+
+from . import _prng
+from ._arrays import ArraySource
+from ._ddh5 import DistilledSet, read_ddh5
+from ._distill import train_distilled
+from ._errors import InvalidFileError, InvalidParameterError, UsageError, check_positive_int
 from ._metrics import nmse
 from ._model import read_model
+from ._recipe import linear_part, train_on_source
 from ._sources import DataSource, open_source
+from ._train import is_ddh5
 
 
 @dataclass(frozen=True)
@@ -38,17 +49,6 @@ def evaluate_model(model: str | os.PathLike, data, *, x_key: str | None = None, 
 
 
 # ---------------------------------------------------------------- distilled sets
-import math  # noqa: E402
-import warnings  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from . import _prng  # noqa: E402
-from ._arrays import ArraySource  # noqa: E402
-from ._ddh5 import DistilledSet, read_ddh5  # noqa: E402
-from ._errors import InvalidFileError, InvalidParameterError, check_positive_int  # noqa: E402
-from ._recipe import Recipe, train_on_source  # noqa: E402
-
 BASELINES = ("random-subset", "random-features", "kcenter")
 KCENTER_POOL = 8192
 
@@ -80,19 +80,19 @@ def fresh_seeds(distilled: DistilledSet, count: int) -> list[int]:
     return [distilled.recipe.seed + used + k for k in range(count)]
 
 
-def _subset(source, count: int, seed: int) -> ArraySource:
-    """``count`` distinct random rows of ``source``, gathered in one streamed pass."""
-    order = np.argsort(_prng.uniform(seed, _prng.STREAM_SUBSET, source.n))[:count]
-    wanted = np.sort(order)
-    xs, ys, row = [], [], 0
-    for x, y in source.chunks():
-        local = wanted[(wanted >= row) & (wanted < row + x.shape[0])] - row
-        xs.append(x[local])
-        ys.append(y[local])
+def _subsets(source, count: int, seeds: range) -> list[ArraySource]:
+    """For each seed, ``count`` distinct random rows of ``source``; one streamed pass for all."""
+    wanted = {seed: np.sort(np.argsort(_prng.uniform(seed, _prng.STREAM_SUBSET, source.n))[:count]) for seed in seeds}
+    last = max(int(rows[-1]) for rows in wanted.values())
+    parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {seed: [] for seed in seeds}
+    row = 0
+    for x, y in source.chunks(0, last + 1):
+        for seed, rows in wanted.items():
+            local = rows[(rows >= row) & (rows < row + x.shape[0])] - row
+            parts[seed].append((x[local], y[local]))
         row += x.shape[0]
-        if row > wanted[-1]:
-            break
-    return ArraySource(np.concatenate(xs), np.concatenate(ys), f"random subset of {count} rows (seed {seed})")
+    return [ArraySource(np.concatenate([p[0] for p in parts[seed]]), np.concatenate([p[1] for p in parts[seed]]),
+                        f"random subset of {count} rows (seed {seed})") for seed in seeds]
 
 
 def _kcenter(source, count: int) -> ArraySource:
@@ -112,8 +112,6 @@ def _kcenter(source, count: int) -> ArraySource:
 
 
 def _teacher_warnings(distilled: DistilledSet, test) -> list[str]:
-    import json
-
     stored = distilled.provenance.get("teacher")
     stored = json.loads(stored) if isinstance(stored, str) else stored
     test_teacher = getattr(test, "teacher", None)
@@ -137,9 +135,6 @@ def evaluate_set(distilled_path, test, *, train=None, inits: int = 3, baselines:
                  subset_seeds: int = 3, x_key=None, y_key=None, device: str = "cpu", progress=None) -> SetEvaluation:
     """METHOD.md section 4: the set on its stored init and ``inits`` fresh ones, against the full
     data (when ``train`` is given) and baselines at the same payload. The test set chooses nothing."""
-    import time
-
-    from ._distill import train_distilled
 
     start = time.perf_counter()
     check_positive_int("inits", inits, 1)
@@ -164,18 +159,17 @@ def evaluate_set(distilled_path, test, *, train=None, inits: int = 3, baselines:
     payload = memory["payload_floats"]
 
     named: list[tuple[str, object]] = [("distilled", net) for net in networks]
-    full_net = None
     if train_source is not None:
-        full_net = train_on_source(train_source, recipe, device=device, progress=progress)
-        named.append(("full", full_net))
+        alpha, beta, _ = linear_part(train_source.chunks, train_source.n, train_source.d, device=device, progress=progress)
+        named.append(("full", train_on_source(train_source, recipe, device=device, progress=progress, linear=(alpha, beta))))
         subset_size = payload // (distilled.d + 1)
         for name in baselines:
             if name == "random-features":
-                net = train_on_source(train_source, Recipe(**{**recipe.to_dict(), "feature_learning": False}),
-                                      device=device, progress=progress)
+                net = train_on_source(train_source, replace(recipe, feature_learning=False), device=device,
+                                      progress=progress, linear=(alpha, beta))
                 named.append((name, net))
             elif subset_size >= 2:
-                picks = ([_subset(train_source, subset_size, s) for s in range(subset_seeds)] if name == "random-subset"
+                picks = (_subsets(train_source, subset_size, range(subset_seeds)) if name == "random-subset"
                          else [_kcenter(train_source, subset_size)])
                 for data in picks:
                     named.append((name, train_on_source(data, recipe, device=device)))
@@ -207,8 +201,6 @@ def evaluate_set(distilled_path, test, *, train=None, inits: int = 3, baselines:
 
 def pyplot():
     """matplotlib's pyplot on the Agg backend, or a clear usage error when it is missing."""
-    from ._errors import UsageError
-
     try:
         import matplotlib
 
@@ -253,8 +245,6 @@ def write_plot(evaluation: SetEvaluation, output, force: bool = False) -> None:
 
 def evaluate(target, data, **options):
     """Evaluate a model file (-> ModelEvaluation) or a distilled .ddh5 (-> SetEvaluation) on test data."""
-    from ._train import is_ddh5
-
     if is_ddh5(target):
         return evaluate_set(target, data, **options)
     return evaluate_model(target, data, **{k: v for k, v in options.items() if k in ("x_key", "y_key", "device", "progress")})

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -312,12 +312,19 @@ def split(n: int, stage1_fraction: float) -> int:
     return n1
 
 
-def train_on_source(source, recipe: Recipe, *, device: str = "cpu", progress: Progress | None = None, rows: int | None = None) -> Network:
-    """The full recipe on a data source: linear part, stage 1 and stage 2 on disjoint rows."""
+def train_on_source(source, recipe: Recipe, *, device: str = "cpu", progress: Progress | None = None, rows: int | None = None,
+                    linear: tuple[float, np.ndarray] | None = None) -> Network:
+    """The full recipe on a data source: linear part, stage 1 and stage 2 on disjoint rows.
+
+    ``linear`` = (alpha, beta) of this same source, when already computed, saves a pass.
+    """
     recipe.validate()
     n = source.n
     n1 = split(n, recipe.stage1_fraction)
-    alpha, beta, _ = linear_part(lambda: source.chunks(0, n, rows), n, source.d, device=device, progress=progress)
+    if linear is None:
+        alpha, beta, _ = linear_part(lambda: source.chunks(0, n, rows), n, source.d, device=device, progress=progress)
+    else:
+        alpha, beta = linear
     stage1 = Stage(lambda: source.chunks(0, n1, rows), n1)
     stage2 = Stage(lambda: source.chunks(n1, n, rows), n - n1)
     provenance = {"source": source.description, "n": n, "n_stage1": n1, "n_stage2": n - n1, "trained_on": "data"}

@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, replace
 
 from ._errors import InvalidParameterError
+from ._ddh5 import read_ddh5
+from ._distill import train_distilled
 from ._hdf5 import file_format
 from ._recipe import Network, Progress, Recipe, train_on_source
 from ._sources import DataSource, open_source
@@ -38,9 +40,6 @@ def train(data: str | os.PathLike | DataSource, *, width: int | None = None, see
     overrides = {k: v for k, v in dict(width=width, seed=seed, ridge=ridge, stage1_fraction=stage1_fraction,
                                         feature_learning=feature_learning, head=head, init=init).items() if v is not None}
     if isinstance(data, (str, os.PathLike)) and is_ddh5(data):
-        from ._ddh5 import read_ddh5
-        from ._distill import train_distilled
-
         distilled = read_ddh5(data)
         for key in ("width", "stage1_fraction", "init", "feature_learning"):
             if key in overrides and overrides[key] != getattr(distilled.recipe, key):
