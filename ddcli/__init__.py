@@ -36,7 +36,7 @@ _LAZY = {
     "inspect_file": "_inspect",
     "parse_link": "_links",
     "read_model": "_model", "write_model": "_model",
-    "Network": "_recipe", "Recipe": "_recipe", "train_on_source": "_recipe",
+    "Network": "_network", "Recipe": "_network", "train_on_source": "_recipe",
     "DataSource": "_sources", "TeacherSource": "_sources", "open_source": "_sources", "teacher_source": "_sources",
     "Teacher": "_teacher",
     "TrainResult": "_train", "train": "_train",
@@ -64,7 +64,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._inspect import inspect_file
     from ._links import parse_link
     from ._model import read_model, write_model
-    from ._recipe import Network, Recipe, train_on_source
+    from ._network import Network, Recipe
+    from ._recipe import train_on_source
     from ._sources import DataSource, TeacherSource, open_source, teacher_source
     from ._teacher import Teacher
     from ._train import TrainResult, train

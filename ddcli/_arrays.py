@@ -17,6 +17,8 @@ class ArraySource:
     y: np.ndarray
     description: str = "arrays"
     teacher: Teacher | None = None
+    sample_seed = None
+    uuid = None
 
     def __post_init__(self) -> None:
         self.x = np.ascontiguousarray(self.x, dtype=np.float32)

@@ -49,7 +49,7 @@ class _Group(click.Group):
                     traceback.print_exc()
                     render.error(f"internal error: {type(exc).__name__}: {exc}")
                 else:
-                    render.error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)")
+                    render.error(f"internal error: {type(exc).__name__}: {exc} (run 'ddcli --debug …' or set DDCLI_DEBUG=1 for a traceback)")
                 ctx.exit(int(ExitCode.INTERNAL))
 
 
@@ -225,15 +225,21 @@ def distill(data, r, d, teacher_r, n, link, noise, task_seed, seed, output, poin
         given = [p for p in _TEACHER_PARAMS if ctx.get_parameter_source(p) not in (click.core.ParameterSource.DEFAULT, None)]
         if given:
             options = ", ".join("--" + p.replace("_", "-") for p in given)
-            raise UsageError(f"teacher option(s) {options} cannot be combined with --data (the data define the task)")
+            hint = "; the initialisation seed is --init-seed" if "seed" in given else ""
+            raise UsageError(f"teacher option(s) {options} cannot be combined with --data (the data define the task){hint}")
         source = open_source(data, x_key, y_key)
         default_name = Path(data).stem + ".ddh5"
     else:
         if teacher_r is None and r == "auto":
             raise UsageError("--r auto needs --data, or --teacher-r to define the built-in teacher")
         t_r = teacher_r if teacher_r is not None else r
-        source = teacher_source(d=d, r=t_r, n=256 * d if n is None else n, link=link, noise=noise,
-                                task_seed=task_seed, seed=seed)
+        try:
+            source = teacher_source(d=d, r=t_r, n=256 * d if n is None else n, link=link, noise=noise,
+                                    task_seed=task_seed, seed=seed)
+        except InvalidParameterError as exc:
+            if exc.name == "r" and teacher_r is not None:
+                exc.name = "teacher_r"
+            raise
         name = link if link in ("he2", "chain", "abs") else "custom"
         default_name = f"{name}-d{d}-r{t_r}.ddh5"
     recipe = Recipe(width=width, seed=init_seed, ridge=ridge, stage1_fraction=stage1_fraction).validate()
@@ -266,11 +272,18 @@ def distill(data, r, d, teacher_r, n, link, noise, task_seed, seed, output, poin
 def evaluate(target, data, train_data, inits, baselines, subset_seeds, plot, force, max_nmse, x_key, y_key, device,
              as_json, quiet):
     """Measure test NMSE of a model file, or of a distilled .ddh5 against full data and baselines."""
+    from ._errors import UsageError
     from ._evaluate import evaluate_set, pyplot, write_plot
     from ._hdf5 import check_output_path
     from ._train import is_ddh5
 
     if not is_ddh5(target):
+        ctx = click.get_current_context()
+        set_only = [p for p in ("train_data", "inits", "baselines", "subset_seeds", "plot", "force")
+                    if ctx.get_parameter_source(p) not in (click.core.ParameterSource.DEFAULT, None)]
+        if set_only:
+            options = ", ".join("--" + ("train" if p == "train_data" else p.replace("_", "-")) for p in set_only)
+            raise UsageError(f"{options} apply to a distilled .ddh5 set; {target} is a model file")
         _evaluate_model(target, data, x_key, y_key, device, as_json, quiet, max_nmse)
         return
     if plot is not None:
@@ -294,9 +307,13 @@ def evaluate(target, data, train_data, inits, baselines, subset_seeds, plot, for
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 def inspect(target, check, as_json):
     """Show what a .ddh5 (or a dataset or model file) holds and what it costs."""
-    from ._inspect import inspect_file
+    from ._inspect import check_file, inspect_file
 
-    info = inspect_file(target)
+    if check:
+        with render.progress_reporter(as_json) as progress:
+            info = check_file(target, progress)
+    else:
+        info = inspect_file(target)
     if check:
         if as_json:
             render.emit_json({"file": str(target), "valid": True, "format": info["format"],

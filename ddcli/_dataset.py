@@ -29,6 +29,7 @@ class DatasetInfo:
     d: int
     teacher: Teacher | None
     seed: int | None
+    uuid: str | None = None
 
 
 def read_header(path: Path, fh: h5py.File) -> DatasetInfo:
@@ -55,7 +56,8 @@ def read_header(path: Path, fh: h5py.File) -> DatasetInfo:
         if basis.shape != (d, teacher.r) or not np.allclose(basis, teacher.basis, atol=1e-6):
             raise InvalidFileError(path, "'/teacher/basis' does not match the teacher's task_seed")
         seed = attrs["sample_seed"]
-    return DatasetInfo(str(path), n, d, teacher, seed)
+    uuid = read_attr(path, fh, "uuid", str) if "uuid" in fh.attrs else None
+    return DatasetInfo(str(path), n, d, teacher, seed, uuid)
 
 
 def write_dataset(source, output: str | os.PathLike, *, force: bool = False, command: str | None = None,

@@ -14,7 +14,7 @@ from ._design import halton_normal
 from ._errors import InvalidFileError
 from ._hdf5 import atomic_output, create_group, set_attr, digest, open_untrusted, read_array, read_attr, read_format, write_root
 from ._model import read_provenance, read_recipe
-from ._recipe import Recipe
+from ._network import Recipe
 
 FORMAT = "ddh5"
 VERSION = (1, 0)
@@ -103,7 +103,7 @@ class DistilledSet:
         }
 
 
-_ATTRIBUTE_KINDS = {"source": str, "n": int, "d": int, "alignment": float, "teacher": str, "method": str,
+_ATTRIBUTE_KINDS = {"source": str, "source_uuid": str, "sample_seed": int, "n": int, "d": int, "alignment": float, "teacher": str, "method": str,
                     "inits": int, "stage2_labels": str}
 
 
@@ -189,6 +189,11 @@ def read_ddh5(path: str | os.PathLike) -> DistilledSet:
             if key in provenance:
                 read_attr(path, fh["provenance"], key, kind)
         _check_provenance(path, provenance, d)
+        if isinstance(provenance.get("teacher"), str):
+            try:
+                provenance["teacher"] = json.loads(provenance["teacher"])
+            except ValueError:
+                raise InvalidFileError(path, "provenance attribute 'teacher' is not JSON") from None
         distilled = DistilledSet(basis, coefficients, labels, stage2_labels, stage2_coefficients, float(offset), linear,
                                  recipe, provenance)
         if read_attr(path, fh, "digest", str) != digest(distilled.payload()):

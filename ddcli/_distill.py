@@ -149,6 +149,10 @@ def distill(source, *, r: int | str = 3, points: int | None = None, stage2_point
     stage2_points = recipe.width if stage2_points is None else check_positive_int("stage2_points", stage2_points, 1)
     if points is not None:
         check_positive_int("points", points, 1)
+        if r != "auto" and points < r:
+            raise InvalidParameterError("points", points, f"an integer >= r = {r}")
+    if r != "auto" and r > inits * recipe.width // 2:
+        raise InvalidParameterError("r", r, f"at most inits * width / 2 = {inits * recipe.width // 2} (the stacked gradients' rank)")
     check_positive_int("gm_steps", gm_steps, 1)
     n, d = source.n, source.d
     n1 = split(n, recipe.stage1_fraction)
@@ -189,21 +193,24 @@ def distill(source, *, r: int | str = 3, points: int | None = None, stage2_point
                                                  steps=gm_steps, learning_rate=gm_learning_rate, progress=progress)
     method_seconds = time.perf_counter() - method_start
 
-    # Stage 2: retrain stage 1 from the synthetic points, fit the head on real stage-2 rows,
-    # and label stage-2 points with that model's (residual) predictions.
-    synthetic = ArraySource(coefficients @ basis, labels)
+    # Stage 2: retrain stage 1 from the synthetic points exactly as a reader of the file will
+    # (float32 payload), fit the head on real stage-2 rows, and label the stage-2 points with
+    # that model's residual predictions.
+    f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
+    stored = DistilledSet(f32(basis), f32(coefficients), f32(labels), np.zeros(stage2_points, np.float32), None,
+                          float(alpha), f32(basis @ beta), recipe)
+    synthetic = ArraySource(stored.stage1_inputs(), stored.stage1_labels)
     weights1 = first_layer(Stage(synthetic.chunks, synthetic.n), d, recipe, 0.0, np.zeros(d), device=device)
     biases = stage2_biases(recipe.width, recipe.seed)
     stats = stage2_statistics(lambda: source.chunks(n1, n, rows), n - n1, weights1, biases, alpha, beta,
                               device=device, progress=progress, label="stage-2 head")["train"]
     head = ridge_head(stats["gram"], stats["rhs"], stats["count"], recipe.ridge)
-    provisional = DistilledSet(basis, coefficients, labels, np.zeros(stage2_points), None, alpha, basis @ beta, recipe)
-    design = provisional.stage2_design().astype(np.float64)
-    features = np.maximum(design @ (weights1.astype(np.float64) @ basis.T).T + biases, 0)
+    design = stored.stage2_design()
+    features = np.maximum(stored.stage2_inputs().astype(np.float64) @ weights1.T.astype(np.float64) + biases, 0)
     if stage2_labels == "predict":
         stage2 = features @ head
     else:
-        # Labels for which ridge on these points returns exactly this head (stored init only).
+        # Labels for which ridge on these points returns this head (stored init only).
         count = features.shape[0]
         rhs = (features.T @ features / count + recipe.ridge * np.eye(recipe.width)) @ head * count
         stage2 = np.linalg.lstsq(features.T, rhs, rcond=None)[0]
@@ -211,10 +218,12 @@ def distill(source, *, r: int | str = 3, points: int | None = None, stage2_point
     teacher = getattr(source, "teacher", None)
     alignment = teacher.alignment(basis) if teacher is not None else None
     spectrum = [float(v) for v in singular_values[: min(len(singular_values), 2 * AUTO_MAX_RANK)]]
-    provenance = {"source": source.description, "n": n, "d": d, "alignment": alignment,
+    provenance = {"source": source.description, "source_uuid": getattr(source, "uuid", None),
+                  "sample_seed": getattr(source, "sample_seed", None), "n": n, "d": d, "alignment": alignment,
                   "teacher": teacher.to_dict() if teacher is not None else None, "method": method, "inits": inits,
                   "stage2_labels": stage2_labels, "spectrum": spectrum}
-    distilled = DistilledSet(basis.astype(np.float32), coefficients.astype(np.float32), labels.astype(np.float32),
-                             stage2.astype(np.float32), design.astype(np.float32) if store_stage2 else None,
-                             float(alpha), (basis @ beta).astype(np.float32), recipe, provenance)
+    stored.stage2_labels = f32(stage2)
+    stored.stage2_coefficients = f32(design) if store_stage2 else None
+    stored.provenance = provenance
+    distilled = stored
     return DistillResult(distilled, spectrum, alignment, time.perf_counter() - start, method_seconds)

@@ -53,8 +53,8 @@ BASELINES = ("random-subset", "random-features", "kcenter")
 KCENTER_POOL = 8192
 
 
-class TeacherMismatchWarning(UserWarning):
-    """The test data come from another teacher than the distilled set's source."""
+class DataWarning(UserWarning):
+    """The test data are from another teacher, or overlap the training data."""
 
 
 @dataclass
@@ -67,9 +67,11 @@ class SetEvaluation:
     n_test: int
     warnings: list
     seconds: float
+    test: str
+    train: str | None
 
     def to_dict(self) -> dict:
-        return {"distilled": self.distilled, "full": self.full, "baselines": self.baselines,
+        return {"test": self.test, "train": self.train, "distilled": self.distilled, "full": self.full, "baselines": self.baselines,
                 "alignment": self.alignment, **self.memory, "n_test": self.n_test, "warnings": self.warnings,
                 "seconds": self.seconds}
 
@@ -80,9 +82,17 @@ def fresh_seeds(distilled: DistilledSet, count: int) -> list[int]:
     return [distilled.recipe.seed + used + k for k in range(count)]
 
 
-def _subsets(source, count: int, seeds: range) -> list[ArraySource]:
-    """For each seed, ``count`` distinct random rows of ``source``; one streamed pass for all."""
-    wanted = {seed: np.sort(np.argsort(_prng.uniform(seed, _prng.STREAM_SUBSET, source.n))[:count]) for seed in seeds}
+def _subsets(source, count: int, seeds: range, limit: int | None = None) -> list[ArraySource]:
+    """For each seed, ``count`` distinct random rows of ``source``, gathered in one streamed pass.
+
+    Rows are drawn as floor(u * n) from the seed's stream until ``count`` are distinct, so
+    memory depends on ``count``, not on n.
+    """
+    wanted = {}
+    for seed in seeds:
+        draws = np.floor(_prng.uniform(seed, _prng.STREAM_SUBSET, 64 * count + 64) * (limit or source.n)).astype(np.int64)
+        _, first = np.unique(draws, return_index=True)
+        wanted[seed] = np.sort(draws[np.sort(first)][:count])
     last = max(int(rows[-1]) for rows in wanted.values())
     parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {seed: [] for seed in seeds}
     row = 0
@@ -111,18 +121,44 @@ def _kcenter(source, count: int) -> ArraySource:
     return ArraySource(pool_x[chosen], pool_y[chosen], f"k-center coreset of {count} rows")
 
 
-def _teacher_warnings(distilled: DistilledSet, test) -> list[str]:
+def _stored_teacher(distilled: DistilledSet) -> dict | None:
     stored = distilled.provenance.get("teacher")
-    stored = json.loads(stored) if isinstance(stored, str) else stored
-    test_teacher = getattr(test, "teacher", None)
-    if not stored or test_teacher is None:
-        return []
-    mine = {k: stored.get(k) for k in ("d", "r", "link", "task_seed")}
-    theirs = {k: test_teacher.to_dict()[k] for k in mine}
-    if mine != theirs:
-        differ = ", ".join(f"{k} {mine[k]!r} vs {theirs[k]!r}" for k in mine if mine[k] != theirs[k])
-        return [f"the test data come from another teacher than the set's source ({differ}); the NMSE measures transfer, not fit"]
-    return []
+    try:
+        stored = json.loads(stored) if isinstance(stored, str) else stored
+    except ValueError:
+        return None
+    return stored if isinstance(stored, dict) else None
+
+
+def _same_task(teacher: dict | None, source) -> bool | None:
+    other = getattr(source, "teacher", None)
+    if not teacher or other is None:
+        return None
+    return all(teacher.get(k) == other.to_dict()[k] for k in ("d", "r", "link", "task_seed"))
+
+
+def _data_warnings(distilled: DistilledSet, test, train) -> list[str]:
+    """What would make the numbers mean something else than the user thinks."""
+    notes = []
+    stored = _stored_teacher(distilled)
+    if _same_task(stored, test) is False:
+        theirs = test.teacher.to_dict()
+        differ = ", ".join(f"{k} {stored.get(k)!r} vs {theirs[k]!r}" for k in ("d", "r", "link", "task_seed")
+                           if stored.get(k) != theirs[k])
+        notes.append(f"the test data come from another teacher than the set's source ({differ}); the NMSE measures transfer, not fit")
+    source_uuid, source_seed = distilled.provenance.get("source_uuid"), distilled.provenance.get("sample_seed")
+    test_seed = getattr(test, "sample_seed", None)
+    if source_uuid and getattr(test, "uuid", None) == source_uuid:
+        notes.append("the test data are the file the set was distilled from; the NMSE is a training error")
+    elif _same_task(stored, test) and source_seed is not None and test_seed == source_seed:
+        notes.append(f"the test data are the set's source samples (same teacher, sample seed {test_seed}); the NMSE is a training error")
+    if train is not None:
+        same_file = getattr(train, "uuid", None) is not None and train.uuid == getattr(test, "uuid", None)
+        same_draw = (train.teacher is not None and test.teacher is not None and train.teacher == test.teacher
+                     and train.sample_seed is not None and train.sample_seed == test_seed)
+        if same_file or same_draw:
+            notes.append("--train and --data hold the same samples; the full-data and baseline NMSE are training errors")
+    return notes
 
 
 def _stats(values: list[float]) -> dict:
@@ -131,11 +167,31 @@ def _stats(values: list[float]) -> dict:
             "nmse_max": float(a.max()), "nmse_per_init": [float(v) for v in a]}
 
 
+# Baselines trained on a handful of rows get their ridge and linear part chosen on held-out
+# training rows (never the test set): the recipe's own defaults interpolate a few rows and
+# estimate beta from them, which would make a strawman of the baseline.
+BASELINE_RIDGES = (1e-4, 1e-2, 1.0, 1e2, 1e4)
+VALIDATION_ROWS = 4096
+
+
+def _tuned(data: ArraySource, recipe, validation: ArraySource, device: str) -> tuple[object, dict]:
+    """The recipe on ``data`` with the (ridge, linear part) that does best on ``validation``."""
+    candidates = []
+    fitted = linear_part(data.chunks, data.n, data.d, device=device)[:2]
+    offset_only = (float(data.y.mean()), np.zeros(data.d))
+    for ridge in BASELINE_RIDGES:
+        for name, linear in (("fitted", fitted), ("offset only", offset_only)):
+            net = train_on_source(data, replace(recipe, ridge=ridge), device=device, linear=linear)
+            candidates.append((net, {"ridge": ridge, "linear_part": name}))
+    scores, _ = nmse([net for net, _ in candidates], validation, device=device)
+    best = int(np.argmin(scores))
+    return candidates[best][0], {**candidates[best][1], "validation_nmse": scores[best]}
+
+
 def evaluate_set(distilled_path, test, *, train=None, inits: int = 3, baselines: tuple[str, ...] = BASELINES,
                  subset_seeds: int = 3, x_key=None, y_key=None, device: str = "cpu", progress=None) -> SetEvaluation:
     """METHOD.md section 4: the set on its stored init and ``inits`` fresh ones, against the full
     data (when ``train`` is given) and baselines at the same payload. The test set chooses nothing."""
-
     start = time.perf_counter()
     check_positive_int("inits", inits, 1)
     check_positive_int("subset_seeds", subset_seeds, 1)
@@ -148,31 +204,38 @@ def evaluate_set(distilled_path, test, *, train=None, inits: int = 3, baselines:
     for role, src in (("test", test_source), ("train", train_source)):
         if src is not None and src.d != distilled.d:
             raise InvalidFileError(getattr(src, "path", role), f"has d = {src.d} but the distilled set has d = {distilled.d}; expected {role} data of the same task")
-    notes = _teacher_warnings(distilled, test_source)
+    notes = _data_warnings(distilled, test_source, train_source)
     for note in notes:
-        warnings.warn(note, TeacherMismatchWarning, stacklevel=2)
+        warnings.warn(note, DataWarning, stacklevel=2)
 
     recipe = distilled.recipe
     seeds = [recipe.seed] + fresh_seeds(distilled, inits)
     networks = [train_distilled(distilled, recipe.with_seed(s), device=device) for s in seeds]
     memory = distilled.memory()
     payload = memory["payload_floats"]
+    subset_size = payload // (distilled.d + 1)
 
     named: list[tuple[str, object]] = [("distilled", net) for net in networks]
+    tuning: dict[str, list[dict]] = {}
+    validation_rows = 0
     if train_source is not None:
         alpha, beta, _ = linear_part(train_source.chunks, train_source.n, train_source.d, device=device, progress=progress)
         named.append(("full", train_on_source(train_source, recipe, device=device, progress=progress, linear=(alpha, beta))))
-        subset_size = payload // (distilled.d + 1)
-        for name in baselines:
-            if name == "random-features":
-                net = train_on_source(train_source, replace(recipe, feature_learning=False), device=device,
-                                      progress=progress, linear=(alpha, beta))
-                named.append((name, net))
-            elif subset_size >= 2:
-                picks = (_subsets(train_source, subset_size, range(subset_seeds)) if name == "random-subset"
+        if "random-features" in baselines:
+            named.append(("random-features", train_on_source(train_source, replace(recipe, feature_learning=False),
+                                                             device=device, progress=progress, linear=(alpha, beta))))
+        small = [b for b in baselines if b in ("random-subset", "kcenter")]
+        validation_rows = min(VALIDATION_ROWS, train_source.n // 4)
+        if small and subset_size >= 2 and validation_rows >= 2:
+            pool = train_source.n - validation_rows
+            validation = ArraySource(*map(np.concatenate, zip(*train_source.chunks(pool, train_source.n))))
+            for name in small:
+                picks = (_subsets(train_source, subset_size, range(subset_seeds), limit=pool) if name == "random-subset"
                          else [_kcenter(train_source, subset_size)])
                 for data in picks:
-                    named.append((name, train_on_source(data, recipe, device=device)))
+                    net, choice = _tuned(data, recipe, validation, device)
+                    named.append((name, net))
+                    tuning.setdefault(name, []).append(choice)
     values, count = nmse([net for _, net in named], test_source, device=device, progress=progress)
     scores: dict[str, list[float]] = {}
     for (name, _), value in zip(named, values):
@@ -181,22 +244,27 @@ def evaluate_set(distilled_path, test, *, train=None, inits: int = 3, baselines:
     distilled_stats = {**_stats(scores["distilled"]), "seeds": seeds, "payload_floats": payload}
     full = None
     if "full" in scores:
-        full = {"nmse": scores["full"][0], "payload_floats": memory["source_floats"] or train_source.n * (distilled.d + 1),
-                "n": train_source.n}
+        full = {"nmse": scores["full"][0], "payload_floats": train_source.n * (train_source.d + 1), "n": train_source.n}
         distilled_stats["ratio_to_full"] = distilled_stats["nmse_mean"] / full["nmse"]
     baseline_stats = {}
     for name in baselines:
         key = name.replace("-", "_")
         if name in scores:
             per = scores[name]
-            floats = (recipe.width + distilled.d + 1) if name == "random-features" else (payload // (distilled.d + 1)) * (distilled.d + 1)
-            baseline_stats[key] = {"nmse": float(np.mean(per)), "nmse_std": float(np.std(per)), "nmse_per_seed": per,
-                                   "payload_floats": floats}
+            stats = {"nmse": float(np.mean(per)), "nmse_std": float(np.std(per)), "nmse_per_seed": per}
+            if name == "random-features":
+                stats.update(payload_floats=recipe.width + distilled.d + 1, trained_on_rows=train_source.n)
+            else:
+                stats.update(payload_floats=subset_size * (distilled.d + 1), trained_on_rows=subset_size,
+                             tuned_on=f"{validation_rows} held-out training rows", chosen=tuning[name])
+            baseline_stats[key] = stats
         else:
-            reason = "needs --train" if train_source is None else f"payload {payload} floats buys fewer than 2 rows of d + 1 = {distilled.d + 1}"
+            reason = ("needs --train" if train_source is None else
+                      f"payload {payload} floats buys fewer than 2 rows of d + 1 = {distilled.d + 1}")
             baseline_stats[key] = {"nmse": None, "skipped": reason}
     return SetEvaluation(distilled_stats, full, baseline_stats, distilled.provenance.get("alignment"), memory, count,
-                         notes, time.perf_counter() - start)
+                         notes, time.perf_counter() - start, str(test) if not hasattr(test, "chunks") else test.description,
+                         None if train is None else (str(train) if not hasattr(train, "chunks") else train.description))
 
 
 def pyplot():

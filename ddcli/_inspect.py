@@ -57,6 +57,16 @@ def inspect_file(path: str | os.PathLike) -> dict:
     return info
 
 
-def check_file(path: str | os.PathLike) -> str:
-    """Validate only; returns the format name."""
-    return inspect_file(path)["format"]
+def check_file(path: str | os.PathLike, progress=None) -> dict:
+    """Validate fully: for a dataset that includes streaming every row for non-finite values."""
+    info = inspect_file(path)
+    if info["format"] == _dataset.FORMAT:
+        from ._sources import open_source
+
+        source = open_source(path)
+        done = 0
+        for x, _ in source.chunks():
+            done += x.shape[0]
+            if progress:
+                progress("checking rows", done, source.n)
+    return info

@@ -158,7 +158,12 @@ def parse_link(spec: str, r: int) -> Link:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise compiler.fail(f"syntax error at column {exc.offset}") from None
-    fn = compiler.compile(tree)
+    except (RecursionError, MemoryError):
+        raise compiler.fail("it is nested too deeply") from None
+    try:
+        fn = compiler.compile(tree)
+    except RecursionError:
+        raise compiler.fail("it is nested too deeply") from None
     link = Link(text, r, fn)
     probe = link(np.zeros((1, r)))
     if probe.shape != (1,):

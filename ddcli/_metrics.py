@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from ._errors import UsageError
+from ._errors import InvalidFileError, UsageError
 from ._recipe import Network, _device, _tensor
 
 Progress = Callable[[str, int, int], None]
@@ -51,5 +51,6 @@ def nmse(networks: Sequence[Network], source, *, device: str = "cpu", progress: 
             progress(label, count, source.n)
     variance = y_sq / count - (y_sum / count) ** 2
     if count < 2 or variance <= 0:
-        raise UsageError("the test labels have zero variance; NMSE is undefined")
+        where = getattr(source, "path", None) or source.description
+        raise InvalidFileError(where, "has test labels with zero variance (or fewer than 2 rows); NMSE is undefined")
     return [float(v) / count / variance for v in squared.cpu().numpy()], count

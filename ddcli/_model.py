@@ -11,7 +11,7 @@ import numpy as np
 
 from ._errors import InvalidFileError, InvalidParameterError
 from ._hdf5 import atomic_output, create_group, read_attributes, set_attr, digest, open_untrusted, read_array, read_attr, read_format, write_root
-from ._recipe import Network, Recipe
+from ._network import Network, Recipe
 
 FORMAT = "ddcli-model"
 VERSION = (1, 0)

@@ -14,92 +14,19 @@ opposite, so stage 1 computes only the first half of the neurons.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+import re
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
 import torch
 
 from . import _prng
-from ._errors import InvalidParameterError, UsageError, check_positive_int, check_seed
+from ._errors import InvalidParameterError, UsageError
+from ._network import Network, Recipe
 
 Progress = Callable[[str, int, int], None]
 ChunkIter = Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]
-
-INITS = ("sphere", "gaussian")
-HEADS = ("ridge", "gd")
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """Hyperparameters of the learner. Only stores values; ``validate`` checks them."""
-
-    width: int = 1024
-    seed: int = 0
-    ridge: float = 1e-4
-    stage1_fraction: float = 0.5
-    feature_learning: bool = True
-    init: str = "sphere"
-    head: str = "ridge"
-    gd_steps: int = 2000
-    validation_fraction: float = 0.2
-    activation: str = "relu"
-
-    def validate(self) -> "Recipe":
-        check_positive_int("width", self.width, 2)
-        if self.width % 2:
-            raise InvalidParameterError("width", self.width, "an even integer >= 2 (neurons come in symmetric pairs)")
-        check_seed("seed", self.seed)
-        if not (math.isfinite(self.ridge) and self.ridge >= 0):
-            raise InvalidParameterError("ridge", self.ridge, "a finite number >= 0")
-        if not (0 < self.stage1_fraction < 1):
-            raise InvalidParameterError("stage1_fraction", self.stage1_fraction, "a number strictly between 0 and 1")
-        if self.init not in INITS:
-            raise InvalidParameterError("init", self.init, " or ".join(INITS))
-        if self.head not in HEADS:
-            raise InvalidParameterError("head", self.head, " or ".join(HEADS))
-        check_positive_int("gd_steps", self.gd_steps, 1)
-        if not (0 < self.validation_fraction < 1):
-            raise InvalidParameterError("validation_fraction", self.validation_fraction, "a number strictly between 0 and 1")
-        if self.activation != "relu":
-            raise InvalidParameterError("activation", self.activation, "relu")
-        return self
-
-    def with_seed(self, seed: int) -> "Recipe":
-        return replace(self, seed=seed)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class Network:
-    """A trained two-layer ReLU network with its linear part.
-
-    f(x) = alpha + beta.x + sum_j head_j relu(weights_j.x + biases_j)
-    """
-
-    weights: np.ndarray  # (L, d) float32, unit rows after stage 1
-    biases: np.ndarray  # (L,)
-    head: np.ndarray  # (L,)
-    alpha: float
-    beta: np.ndarray  # (d,)
-    recipe: Recipe
-    provenance: dict
-
-    @property
-    def width(self) -> int:
-        return int(self.weights.shape[0])
-
-    @property
-    def d(self) -> int:
-        return int(self.weights.shape[1])
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32)
-        hidden = np.maximum(x @ self.weights.T + self.biases.astype(np.float32), 0)
-        return self.alpha + (x @ self.beta.astype(np.float32)).astype(np.float64) + hidden.astype(np.float64) @ self.head
-
 
 # ---------------------------------------------------------------- initialisation
 def initial_half(width: int, d: int, seed: int, init: str = "sphere") -> tuple[np.ndarray, np.ndarray]:
@@ -127,10 +54,12 @@ def full_from_half(weights_half: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- streaming passes
 def _device(device: str) -> torch.device:
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InvalidParameterError("device", device, "cpu (no CUDA device is available here)")
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+    if device != "cpu" and not re.fullmatch(r"cuda(:[0-9]+)?", device):
         raise InvalidParameterError("device", device, "cpu or cuda")
+    if device.startswith("cuda"):
+        index = int(device.partition(":")[2] or 0)
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise InvalidParameterError("device", device, f"cpu, or one of the {torch.cuda.device_count()} CUDA device(s) here")
     return torch.device(device)
 
 

@@ -18,7 +18,8 @@ SCHEMA_VERSION = 1
 
 
 def stdout_console() -> Console:
-    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    # Piped output is not cut to rich's default 80 columns: tables stay whole in logs.
+    return Console(file=sys.stdout, highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 
 
 def stderr_console() -> Console:

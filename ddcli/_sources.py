@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 
 from . import _dataset
-from ._errors import InvalidFileError, InvalidParameterError, UsageError, check_positive_int, check_seed
+from ._errors import InvalidFileError, check_positive_int, check_seed
 from ._hdf5 import HDF5_SIGNATURE, file_signature, format_attribute, open_untrusted
 from ._teacher import Teacher
 
@@ -69,6 +69,12 @@ class TeacherSource:
         return self.teacher.d
 
     @property
+    def sample_seed(self) -> int:
+        return self.seed
+
+    uuid = None
+
+    @property
     def description(self) -> str:
         t = self.teacher
         return f"teacher stream (link={t.link}, d={t.d}, r={t.r}, task_seed={t.task_seed}, noise={t.noise}, seed={self.seed}, n={self.n})"
@@ -101,6 +107,7 @@ class HDF5Source:
     teacher: Teacher | None
     sample_seed: int | None
     description: str
+    uuid: str | None = None
 
     def chunks(self, start: int = 0, stop: int | None = None, rows: int | None = None) -> Iterator[Chunk]:
         start, stop, rows = _span(self, start, stop, rows)
@@ -127,6 +134,8 @@ class NpzSource:
     x_key: str = "x"
     y_key: str = "y"
     teacher: Teacher | None = None
+    sample_seed = None
+    uuid = None
 
     @property
     def description(self) -> str:
@@ -210,7 +219,7 @@ def _open_hdf5(path: str, x_key: str | None, y_key: str | None) -> HDF5Source:
         fmt = format_attribute(Path(path), fh)
         if fmt == _dataset.FORMAT and x_key is None and y_key is None:
             info = _dataset.read_header(Path(path), fh)
-            return HDF5Source(path, "x", "y", info.n, info.d, info.teacher, info.seed, f"dataset {path}")
+            return HDF5Source(path, "x", "y", info.n, info.d, info.teacher, info.seed, f"dataset {path}", info.uuid)
         if fmt is not None and x_key is None and y_key is None:
             raise InvalidFileError(path, f"is a '{fmt}' file, not a dataset (expected a ddcli dataset, an .npz with x and y, or an HDF5 file with --x-key/--y-key)")
         x_key, y_key = x_key or "x", y_key or "y"
@@ -238,4 +247,3 @@ def teacher_source(*, d: int, r: int, n: int, link: str = "he2", noise: float = 
     return TeacherSource(Teacher(d=d, r=r, link=link, task_seed=task_seed, noise=noise), n=n, seed=seed)
 
 
-__all__ = ["DataSource", "TeacherSource", "HDF5Source", "NpzSource", "open_source", "teacher_source", "default_chunk_rows", "UsageError", "InvalidParameterError"]

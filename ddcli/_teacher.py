@@ -52,6 +52,11 @@ class Teacher:
     def labels(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         z = (x @ self.basis.astype(x.dtype)).astype(np.float64)
         y = self._link(z)
+        finite = np.isfinite(y)
+        if not finite.all():
+            row = int(np.flatnonzero(~finite)[0])
+            raise InvalidParameterError("link", self.link, f"a link that is finite on the samples; it gives {y[row]} "
+                                        f"at z = {np.round(z[row], 3).tolist()}")
         if self.noise > 0 and rng is not None:
             y = y + self.noise * rng.standard_normal(y.shape[0])
         return y

@@ -46,6 +46,7 @@ def train(data: str | os.PathLike | DataSource, *, width: int | None = None, see
                 raise InvalidParameterError(key, overrides[key], f"the value stored in the distilled set ({getattr(distilled.recipe, key)!r}); a .ddh5 fixes it")
         recipe = replace(distilled.recipe, **overrides).validate()
         network = train_distilled(distilled, recipe, device=device, progress=progress)
+        network.provenance.update(source=f"distilled set {data}", set_uuid=distilled.header.get("uuid", ""))
     else:
         source = data if not isinstance(data, (str, os.PathLike)) else open_source(data, x_key, y_key)
         recipe = Recipe(**overrides).validate()

@@ -115,6 +115,10 @@ def test_file_source_streams_the_same_rows(tmp_path):
     (["--link", "lambda: 1"], ["'--link'", "not allowed"]),
     (["--link", "z0 +"], ["'--link'", "syntax error"]),
     (["--link", "'text'"], ["'--link'", "not a number"]),
+    (["--link", "1/0"], ["'--link'", "finite on the samples"]),
+    (["--link", "z0**1e9"], ["'--link'", "finite on the samples"]),
+    (["--link", "-" * 3000 + "z0"], ["'--link'", "longer than 1000"]),
+    (["--link", "-" * 990 + "z0"], ["'--link'"]),
 ])
 def test_bad_options_exit_2_with_one_line_and_no_file(ddcli, tmp_path, args, fragments):
     run = ddcli("generate", "--n", 50, "--d", 16, *args, "-o", "out.h5")

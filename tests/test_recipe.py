@@ -173,6 +173,7 @@ def test_npz_and_foreign_hdf5_sources_train_like_the_dataset(ddcli, small_data, 
     (["--stage1-fraction", "0"], ["'--stage1-fraction'", "between 0 and 1"]),
     (["--stage1-fraction", "1.5"], ["'--stage1-fraction'", "between 0 and 1"]),
     (["--device", "tpu"], ["'--device'", "cpu or cuda"]),
+    (["--device", "cuda:3"], ["'--device'"]),
 ])
 def test_bad_train_options(ddcli, small_data, tmp_path, args, fragments):
     _, train, _ = small_data
