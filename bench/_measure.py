@@ -11,11 +11,14 @@ import time
 
 
 def _child(queue, fn, args):
-    start = time.perf_counter()
-    extra = fn(*args)
-    seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put((seconds, peak_kib / 1024, extra))
+    try:
+        start = time.perf_counter()
+        extra = fn(*args)
+        seconds = time.perf_counter() - start
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        queue.put(("ok", (seconds, peak_kib / 1024, extra)))
+    except BaseException as exc:  # report, never leave the parent waiting
+        queue.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
 def measure(fn, *args):
@@ -24,6 +27,14 @@ def measure(fn, *args):
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(queue, fn, args))
     proc.start()
-    result = queue.get()
+    while True:
+        try:
+            status, result = queue.get(timeout=1.0)
+            break
+        except Exception:  # queue.Empty: is the child still there?
+            if not proc.is_alive():
+                raise RuntimeError(f"benchmark child died with exit code {proc.exitcode}") from None
     proc.join()
+    if status == "error":
+        raise RuntimeError(f"benchmark child failed: {result}")
     return result

@@ -41,7 +41,7 @@ def main() -> None:
               f"peak RSS {peak:7.1f} MiB  alignment {info['alignment']:.4f}  payload {info['payload']} floats", flush=True)
     if len(peaks) > 1:
         print(f"peak RSS ratio (largest / smallest n): {peaks[-1] / peaks[0]:.3f}")
-    _, _, rates = measure(pass_rates, args.d, args.width, args.rate_rows)
+    _, _, rates = measure(pass_rates, args.d, args.width, args.rate_rows, True)
     for name, rate, plain in rates:
         label = name.replace("stage 1 pass (gradient)", "gradient pass").replace("stage 2 pass (features + Gram)", "Gram pass")
         print(f"{label:32s} {rate:7.1f} GFLOP/s   plain torch matmul, same shapes: {plain:7.1f} GFLOP/s   ratio {rate / plain:.2f}")

@@ -34,7 +34,11 @@ def best_of(fn, repeats: int = 3) -> float:
     return min(times)
 
 
-def pass_rates(d: int, width: int, rows: int) -> list[tuple[str, float, float]]:
+def pass_rates(d: int, width: int, rows: int, with_mean: bool = False) -> list[tuple[str, float, float]]:
+    """FLOP rates of the stage-1 and stage-2 passes and of plain matmuls of the same shapes.
+
+    ``with_mean`` times the gradient pass as distillation runs it (with the common-mode sum).
+    """
     import numpy as np
     import torch
 
@@ -51,7 +55,7 @@ def pass_rates(d: int, width: int, rows: int) -> list[tuple[str, float, float]]:
     biases = stage2_biases(width, 0)
     beta = np.zeros(d)
 
-    stage1 = best_of(lambda: stage1_gradients(data.chunks, rows, half, 0.0, beta))
+    stage1 = best_of(lambda: stage1_gradients(data.chunks, rows, half, 0.0, beta, with_mean=with_mean))
     stage2 = best_of(lambda: stage2_statistics(data.chunks, rows, weights, biases, 0.0, beta))
     flops1 = 2 * 2 * rows * d * (width // 2)
     flops2 = 2 * rows * d * width + 2 * rows * width * width
@@ -60,7 +64,9 @@ def pass_rates(d: int, width: int, rows: int) -> list[tuple[str, float, float]]:
     w_half = torch.from_numpy(half.astype(np.float32))
     w_full = torch.from_numpy(weights)
     phi = torch.relu(xt @ w_full.T)
-    blocks = rows // chunk
+    blocks = max(1, rows // chunk)
+    xt = xt[: min(chunk, rows)]
+    phi = phi[: min(chunk, rows)]
 
     def plain1():
         for _ in range(blocks):
@@ -74,7 +80,7 @@ def pass_rates(d: int, width: int, rows: int) -> list[tuple[str, float, float]]:
 
     matmul1 = best_of(plain1)
     matmul2 = best_of(plain2)
-    scale = rows / (blocks * chunk)
+    scale = rows / (blocks * xt.shape[0])
     return [
         ("stage 1 pass (gradient)", flops1 / stage1 / 1e9, flops1 / scale / matmul1 / 1e9),
         ("stage 2 pass (features + Gram)", flops2 / stage2 / 1e9, flops2 / scale / matmul2 / 1e9),

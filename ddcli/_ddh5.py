@@ -114,8 +114,8 @@ def write_ddh5(distilled: DistilledSet, output: str | os.PathLike, *, force: boo
             write_root(fh, FORMAT, f"{VERSION[0]}.{VERSION[1]}", command)
             for key, value in distilled.header.items():
                 set_attr(fh, key, value)
-            set_attr(fh, "digest", digest(distilled.payload()))
             payload = distilled.payload()
+            set_attr(fh, "digest", digest(payload))
             for group in ("stage1", "stage2", "linear"):
                 create_group(fh, group)
             fh.create_dataset("basis", data=payload[0])
@@ -178,7 +178,7 @@ def read_ddh5(path: str | os.PathLike) -> DistilledSet:
         _shape(path, "linear/coefficients", linear, (r,), "r from '/basis'")
         if m < 1 or count < 1 or max(m, count) > MAX_DIMENSION:
             raise InvalidFileError(path, f"has {m} stage-1 and {count} stage-2 points, expected between 1 and {MAX_DIMENSION}")
-        error = float(np.abs(basis.astype(np.float64) @ basis.T.astype(np.float64) - np.eye(r)).max())
+        error = orthonormality_error(basis)
         if error > ORTHONORMAL_TOLERANCE:
             raise InvalidFileError(path, f"'/basis' rows are not orthonormal (max |B B^T - I| = {error:.2e} > {ORTHONORMAL_TOLERANCE:g})")
         if "recipe" not in fh:

@@ -208,19 +208,21 @@ def print_inspect(info: dict) -> None:
 def print_evaluation(name: str, result: dict) -> None:
     distilled, full = result["distilled"], result["full"]
     table = Table(title=f"{escape(name)}: test NMSE on {result['n_test']:,} samples (1.0 = predicting the mean)", title_justify="left")
-    for column in ("method", "runs", "floats", "bytes", "NMSE", "±std", "/full"):
-        table.add_column(column, justify="left" if column in ("method", "runs") else "right")
+    for column in ("method", "trained on", "floats", "bytes", "NMSE", "±std", "/full"):
+        table.add_column(column, justify="left" if column in ("method", "trained on") else "right")
     runs = len(distilled["nmse_per_init"])
-    rows = [("distilled", f"{runs} inits", distilled["payload_floats"], distilled["nmse_mean"], distilled["nmse_std"])]
+    rows = [("distilled", f"the set; {runs} inits", distilled["payload_floats"], distilled["nmse_mean"], distilled["nmse_std"])]
     if full:
-        rows.append(("full data", f"n={full['n']:,}", full["payload_floats"], full["nmse"], None))
+        rows.append(("full data", f"{full['n']:,} rows", full["payload_floats"], full["nmse"], None))
     skipped = []
     for key, stats in result["baselines"].items():
         label = key.replace("_", "-")
         if stats.get("nmse") is None:
             skipped.append(f"{label} skipped: {stats.get('skipped')}")
-        else:
-            rows.append((label, f"{len(stats['nmse_per_seed'])} run(s)", stats["payload_floats"], stats["nmse"], stats.get("nmse_std")))
+            continue
+        draws = len(stats["nmse_per_seed"])
+        trained = f"{stats['trained_on_rows']:,} rows" + (f" × {draws} draws" if draws > 1 else "")
+        rows.append((label, trained, stats["payload_floats"], stats["nmse"], stats.get("nmse_std")))
     best = min(r[3] for r in rows)
     for label, run, floats, value, spread in rows:
         shown = f"{value:.4g}"
@@ -232,6 +234,9 @@ def print_evaluation(name: str, result: dict) -> None:
     console.print(table)
     winner = min(rows, key=lambda r: r[3])[0]
     lines = [f"best: {winner}"] + skipped
+    tuned = [stats["tuned_on"] for stats in result["baselines"].values() if stats.get("tuned_on")]
+    if tuned:
+        lines.append(f"subset baselines: ridge and linear part chosen on {tuned[0]} (never on the test set)")
     if full:
         ratio = f"distilled / full NMSE = {distilled['ratio_to_full']:.2f}"
         lines.append(ratio + (f" at {result['compression']:,.0f}× less memory" if result.get("compression") else ""))

@@ -116,3 +116,42 @@ def test_golden_spec_rebuild_matches(path):
     with h5py.File(path, "r") as fh:
         m, d = fh["stage1/labels"].shape[0], fh["basis"].shape[1]
     assert rebuild_from_spec(path)["stage1_inputs"].shape == (m, d)
+
+
+OTHER_FILES = {"dataset-d8-r2.h5": "ddcli-dataset", "model-he2-d16-r2.h5": "ddcli-model"}
+
+
+def test_every_golden_h5_is_listed():
+    assert {p.name for p in GOLDEN.glob("*.h5")} == set(OTHER_FILES)
+    readme = (GOLDEN / "README.md").read_text(encoding="utf-8")
+    for name in OTHER_FILES:
+        with h5py.File(GOLDEN / name, "r") as fh:
+            assert f"`{spec_text(fh.attrs['command'])}`" in readme, name
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_FILES))
+def test_golden_dataset_and_model_files_read(name):
+    from ddcli._model import read_model
+    from ddcli._sources import open_source
+
+    path = GOLDEN / name
+    runner = CliRunner()
+    result = runner.invoke(cli, ["inspect", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["format"] == OTHER_FILES[name] and doc["format_version"] == "1.0"
+    assert runner.invoke(cli, ["inspect", str(path), "--check"]).exit_code == 0
+    if OTHER_FILES[name] == "ddcli-dataset":
+        source = open_source(path)
+        x, y = next(source.chunks())
+        assert (doc["n"], doc["d"]) == (64, 8) == x.shape
+        assert source.teacher.r == 2 and doc["teacher"]["link"] == "he2"
+        z = x.astype(np.float64) @ source.teacher.basis
+        np.testing.assert_allclose(y, ((z**2 - 1).sum(1)) / 2.0, rtol=1e-5, atol=1e-5)
+    else:
+        net = read_model(path)
+        assert (doc["width"], doc["d"]) == (net.width, net.d) == (32, 16)
+        assert net.provenance["trained_on"] == "ddh5"
+        np.testing.assert_allclose(np.linalg.norm(net.weights, axis=1), 1.0, rtol=1e-5)
+        x = np.random.default_rng(0).standard_normal((5, 16)).astype(np.float32)
+        assert np.isfinite(net.predict(x)).all()
