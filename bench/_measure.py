@@ -21,6 +21,23 @@ def _child(queue, fn, args):
         queue.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
+def over_sizes(sizes, fn, describe) -> None:
+    """Measure ``fn(n)`` for each n in its own process; print ``describe(n, seconds, peak, extra)``
+    per size, then the peak-RSS ratio of the largest to the smallest n (flat = streaming)."""
+    peaks = []
+    for n in sizes:
+        seconds, peak, extra = measure(fn, n)
+        peaks.append(peak)
+        print(describe(n, seconds, peak, extra), flush=True)
+    if len(peaks) > 1:
+        print(f"peak RSS ratio (largest / smallest n): {peaks[-1] / peaks[0]:.3f}")
+
+
+def print_rates(rates) -> None:
+    for name, rate, plain in rates:
+        print(f"{name:32s} {rate:7.1f} GFLOP/s   plain torch matmul, same shapes: {plain:7.1f} GFLOP/s   ratio {rate / plain:.2f}")
+
+
 def measure(fn, *args):
     """(seconds, peak RSS in MiB, whatever fn returned), from a spawned child process."""
     ctx = mp.get_context("spawn")

@@ -9,15 +9,16 @@ Usage: python bench/distill.py [--sizes 131072 1048576] [--d 512] [--width 1024]
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _measure import measure  # noqa: E402
+from _measure import measure, over_sizes, print_rates  # noqa: E402
 from train import pass_rates  # noqa: E402  (distillation runs the recipe's passes)
 
 
-def run_distill(d: int, n: int, width: int) -> dict:
+def run_distill(d: int, n: int, width: int = 1024) -> dict:
     from ddcli._distill import distill
     from ddcli._recipe import Recipe
     from ddcli._sources import teacher_source
@@ -33,18 +34,13 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--rate-rows", type=int, default=65536)
     args = parser.parse_args()
-    peaks = []
-    for n in args.sizes:
-        seconds, peak, info = measure(run_distill, args.d, n, args.width)
-        peaks.append(peak)
-        print(f"distill d={args.d} L={args.width} n={n:>9} (teacher stream): {seconds:7.2f} s  "
-              f"peak RSS {peak:7.1f} MiB  alignment {info['alignment']:.4f}  payload {info['payload']} floats", flush=True)
-    if len(peaks) > 1:
-        print(f"peak RSS ratio (largest / smallest n): {peaks[-1] / peaks[0]:.3f}")
-    _, _, rates = measure(pass_rates, args.d, args.width, args.rate_rows, True)
-    for name, rate, plain in rates:
-        label = name.replace("stage 1 pass (gradient)", "gradient pass").replace("stage 2 pass (features + Gram)", "Gram pass")
-        print(f"{label:32s} {rate:7.1f} GFLOP/s   plain torch matmul, same shapes: {plain:7.1f} GFLOP/s   ratio {rate / plain:.2f}")
+    over_sizes(args.sizes, functools.partial(run_distill, args.d, width=args.width),
+               lambda n, seconds, peak, info: f"distill d={args.d} L={args.width} n={n:>9} (teacher stream): {seconds:7.2f} s  "
+                                              f"peak RSS {peak:7.1f} MiB  alignment {info['alignment']:.4f}  "
+                                              f"payload {info['payload']} floats")
+    rates = measure(pass_rates, args.d, args.width, args.rate_rows, True)[2]
+    names = {"stage 1 pass (gradient)": "gradient pass", "stage 2 pass (features + Gram)": "Gram pass"}
+    print_rates([(names[name], rate, plain) for name, rate, plain in rates])
 
 
 if __name__ == "__main__":

@@ -9,15 +9,16 @@ run. Usage: python bench/train.py [--sizes 250000 1000000] [--d 512] [--width 10
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _measure import measure  # noqa: E402
+from _measure import measure, over_sizes, print_rates  # noqa: E402
 
 
-def run_recipe(d: int, n: int, width: int) -> None:
+def run_recipe(d: int, n: int, width: int = 1024) -> None:
     from ddcli._recipe import Recipe, train_on_source
     from ddcli._sources import teacher_source
 
@@ -97,17 +98,10 @@ def main() -> None:
     import torch
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    peaks = []
-    for n in args.sizes:
-        seconds, peak, _ = measure(run_recipe, args.d, n, args.width)
-        peaks.append(peak)
-        print(f"train d={args.d} L={args.width} n={n:>9} (teacher stream): {seconds:7.2f} s  "
-              f"{n / seconds:>9,.0f} samples/s  peak RSS {peak:7.1f} MiB", flush=True)
-    if len(peaks) > 1:
-        print(f"peak RSS ratio (largest / smallest n): {peaks[-1] / peaks[0]:.3f}")
-    _, _, rates = measure(pass_rates, args.d, args.width, args.rate_rows)
-    for name, rate, plain in rates:
-        print(f"{name:32s} {rate:7.1f} GFLOP/s   plain torch matmul, same shapes: {plain:7.1f} GFLOP/s   ratio {rate / plain:.2f}")
+    over_sizes(args.sizes, functools.partial(run_recipe, args.d, width=args.width),
+               lambda n, seconds, peak, _: f"train d={args.d} L={args.width} n={n:>9} (teacher stream): {seconds:7.2f} s  "
+                                           f"{n / seconds:>9,.0f} samples/s  peak RSS {peak:7.1f} MiB")
+    print_rates(measure(pass_rates, args.d, args.width, args.rate_rows)[2])
 
 
 if __name__ == "__main__":
