@@ -6,11 +6,11 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import h5py
 import numpy as np
 
+from ._types import Progress
 from ._errors import InvalidFileError, InvalidParameterError
 from ._hdf5 import set_attr, atomic_output, open_untrusted, read_array, read_attr, read_format, write_root
 from ._teacher import Teacher
@@ -19,7 +19,6 @@ FORMAT = "ddcli-dataset"
 VERSION = (1, 0)
 _CHUNK_BYTES = 1 << 20
 
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)

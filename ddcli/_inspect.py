@@ -7,16 +7,12 @@ from pathlib import Path
 
 from . import _dataset, _ddh5, _model
 from ._errors import InvalidFileError
-from ._hdf5 import HDF5_SIGNATURE, file_format, file_signature, open_untrusted, read_attributes
-
-
-def _not_hdf5(path: Path) -> None:
-    with open_untrusted(path):  # raises the precise reason: missing, empty, not HDF5
-        pass
+from ._hdf5 import format_attribute, open_untrusted, read_attributes
 
 
 def _format_of(path: Path) -> str:
-    fmt = file_format(path) if file_signature(path) == HDF5_SIGNATURE else _not_hdf5(path)
+    with open_untrusted(path) as fh:  # raises the precise reason: missing, empty, not HDF5, unsafe
+        fmt = format_attribute(path, fh)
     if fmt not in (_ddh5.FORMAT, _dataset.FORMAT, _model.FORMAT):
         shown = f"'{fmt}'" if isinstance(fmt, str) else "no 'format' attribute"
         raise InvalidFileError(path, f"has {shown}; ddcli inspects ddh5, ddcli-dataset and ddcli-model files")

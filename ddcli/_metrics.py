@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
+from ._types import Progress
 from ._errors import InvalidFileError, UsageError
 from ._recipe import Network, _device, _tensor
 
-Progress = Callable[[str, int, int], None]
 
 
 def nmse(networks: Sequence[Network], source, *, device: str = "cpu", progress: Progress | None = None,

@@ -22,10 +22,10 @@ import numpy as np
 import torch
 
 from . import _prng
+from ._types import Progress
 from ._errors import InvalidParameterError, UsageError
 from ._network import Network, Recipe
 
-Progress = Callable[[str, int, int], None]
 ChunkIter = Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]
 
 # ---------------------------------------------------------------- initialisation
